@@ -1,0 +1,58 @@
+// swift-tools-version: 6.2
+// Stalwart: robustness and transferability evaluation of image classifiers.
+// Module map (data flows top to bottom):
+//   CStalwartCPU            CPUID probe (C), used for kernel dispatch
+//   StalwartKernelsAVX512   register-tiled microkernels built for AVX-512
+//   StalwartKernelsAVX2     the same for AVX2+FMA
+//   StalwartTensor          tensors, thread pool, kernel API + dispatch + reference kernels
+//   StalwartONNX            ONNX protobuf decoding, graph, operators, planner, executor
+//   StalwartCAPI            the C ABI of include/stalwart.h (the only Unmanaged / status code)
+//   StalwartCLI             the `stalwart` command
+import PackageDescription
+
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+
+let package = Package(
+    name: "Stalwart",
+    products: [
+        .library(name: "Stalwart", type: .dynamic, targets: ["StalwartCAPI"]),
+        .executable(name: "stalwart", targets: ["StalwartCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CStalwart", path: "include", publicHeadersPath: "."),
+        .target(name: "CStalwartCPU"),
+        .target(
+            name: "StalwartKernelsAVX512",
+            swiftSettings: kernelFlags + [.unsafeFlags(["-target-cpu", "skylake-avx512"])]),
+        .target(
+            name: "StalwartKernelsAVX2",
+            swiftSettings: kernelFlags + [.unsafeFlags(["-target-cpu", "haswell"])]),
+        .target(
+            name: "StalwartTensor",
+            dependencies: ["CStalwartCPU", "StalwartKernelsAVX512", "StalwartKernelsAVX2"]),
+        .target(name: "StalwartONNX", dependencies: ["StalwartTensor"]),
+        .target(
+            name: "StalwartCAPI",
+            dependencies: ["CStalwart", "StalwartONNX"],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/include/stalwart.map",
+                    "-Xlinker", "-soname=libStalwart.so",
+                ])
+            ]),
+        .executableTarget(
+            name: "StalwartCLI",
+            dependencies: [
+                "StalwartONNX",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "StalwartTensorTests", dependencies: ["StalwartTensor"]),
+        .testTarget(name: "StalwartONNXTests", dependencies: ["StalwartONNX"]),
+    ],
+    // Language mode 5: the engine shares raw buffers between threads by design (each parallel
+    // loop writes disjoint ranges); Swift 6's Sendable checking cannot express that.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// AVX-512 microkernels live here (non-generic code only; see Package.swift).

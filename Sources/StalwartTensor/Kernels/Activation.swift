@@ -1,0 +1,44 @@
+/// An activation applied in a kernel's epilogue (after bias and residual are added).
+public enum FusedActivation: Sendable, Hashable {
+    case none
+    case relu
+    /// min(max(x, lo), hi); ReLU6 is clip(0, 6).
+    case clip(min: Float, max: Float)
+    case leakyRelu(alpha: Float)
+    /// max(0, min(1, alpha·x + beta)).
+    case hardSigmoid(alpha: Float, beta: Float)
+    /// x · max(0, min(1, x/6 + 1/2)).
+    case hardSwish
+    case sigmoid
+
+    /// Scalar definition; the reference every vectorized epilogue is tested against.
+    @inlinable
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .none: return x
+        case .relu: return x > 0 ? x : 0
+        case .clip(let lo, let hi): return Swift.min(Swift.max(x, lo), hi)
+        case .leakyRelu(let a): return x >= 0 ? x : a * x
+        case .hardSigmoid(let a, let b): return Swift.max(0, Swift.min(1, a * x + b))
+        case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
+        case .sigmoid: return 1 / (1 + _expf(-x))
+        }
+    }
+}
+
+@usableFromInline
+func _expf(_ x: Float) -> Float { Float(_exp(Double(x))) }
+
+@usableFromInline
+func _exp(_ x: Double) -> Double {
+    #if canImport(Glibc)
+    return Glibc.exp(x)
+    #else
+    return Foundation.exp(x)
+    #endif
+}
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif
