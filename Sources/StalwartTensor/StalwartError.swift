@@ -14,13 +14,15 @@ public enum StalwartError: Error, CustomStringConvertible, Sendable, Equatable {
     case shapeMismatch(String)
     /// Allocation failure or size overflow.
     case outOfMemory(String)
+    /// A caller-provided buffer is too small for the data to be written.
+    case bufferTooSmall(String)
     /// A bug in Stalwart.
     case `internal`(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .io(let m), .invalidModel(let m), .unsupported(let m),
-             .shapeMismatch(let m), .outOfMemory(let m), .internal(let m):
+             .shapeMismatch(let m), .outOfMemory(let m), .bufferTooSmall(let m), .internal(let m):
             return m
         }
     }
@@ -44,6 +46,7 @@ public enum StalwartError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unsupported(let m): return .unsupported("\(prefix): \(m)")
         case .shapeMismatch(let m): return .shapeMismatch("\(prefix): \(m)")
         case .outOfMemory(let m): return .outOfMemory("\(prefix): \(m)")
+        case .bufferTooSmall(let m): return .bufferTooSmall("\(prefix): \(m)")
         case .internal(let m): return .internal("\(prefix): \(m)")
         }
     }

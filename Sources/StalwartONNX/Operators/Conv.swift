@@ -1,0 +1,194 @@
+import Foundation
+import StalwartTensor
+
+/// ONNX Conv (1-D and 2-D, groups, dilations, strides, explicit pads or auto_pad) on NCHW
+/// float32, with weights packed once at load by `PackedConv2D`. The optimizer may have folded
+/// BatchNormalization / affine Mul-Add chains into the weights and attached an activation and
+/// a residual input (`inputs[3]`), all applied in the kernel epilogue.
+final class ConvOp: Operator {
+    let label: String
+    let spatialRank: Int
+    let kernel: [Int], strides: [Int], dilations: [Int]
+    let explicitPads: [Int]          // [begin..., end...]
+    let autoPad: String
+    let group: Int
+    let activation: FusedActivation
+    let hasResidual: Bool
+    let weightShape: [Int]?          // OIHW when constant
+    let packed: PackedConv2D?        // prepared at load when the padding is known
+    let weights: Tensor?, bias: Tensor?
+    private let cacheLock = NSLock()
+    private var packedBySize: [[Int]: PackedConv2D] = [:]
+
+    init(_ ctx: OpBuildContext) throws {
+        let a = ctx.attrs
+        try a.check(known: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])
+        label = ctx.node.label
+        activation = ctx.node.fusedActivation
+        hasResidual = ctx.node.fusedResidual
+        group = try a.int("group", default: 1)
+        autoPad = try a.string("auto_pad", default: "NOTSET")
+        guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else {
+            throw ctx.fail("auto_pad '\(autoPad)' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID")
+        }
+        weights = ctx.constant(1)
+        bias = ctx.hasInput(2) ? ctx.constant(2) : nil
+        if ctx.hasInput(2) && bias == nil {
+            throw ctx.unsupported("a bias computed at run time is not supported")
+        }
+        var ks = try a.ints("kernel_shape")
+        if let w = weights {
+            guard w.shape.count >= 3, w.dtype == .float32 else {
+                throw ctx.fail("weights must be float32 of rank ≥ 3, got \(w.dtype) \(w.shape)")
+            }
+            let wk = Array(w.shape.dropFirst(2))
+            if let k = ks, k != wk { throw ctx.fail("kernel_shape \(k) does not match weights \(w.shape)") }
+            ks = wk
+            weightShape = w.shape
+        } else {
+            weightShape = nil
+        }
+        guard let k = ks else { throw ctx.unsupported("weights computed at run time need kernel_shape") }
+        spatialRank = k.count
+        guard spatialRank == 1 || spatialRank == 2 else {
+            throw ctx.unsupported("\(spatialRank)-D convolution (only 1-D and 2-D are supported)")
+        }
+        kernel = k
+        strides = try a.ints("strides") ?? Array(repeating: 1, count: spatialRank)
+        dilations = try a.ints("dilations") ?? Array(repeating: 1, count: spatialRank)
+        explicitPads = try a.ints("pads") ?? Array(repeating: 0, count: 2 * spatialRank)
+        guard strides.count == spatialRank, dilations.count == spatialRank, explicitPads.count == 2 * spatialRank,
+              strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }), explicitPads.allSatisfy({ $0 >= 0 }),
+              kernel.allSatisfy({ $0 >= 1 }), group >= 1 else {
+            throw ctx.fail("invalid strides \(strides), dilations \(dilations), pads \(explicitPads), kernel \(kernel) or group \(group)")
+        }
+        if let w = weights {
+            guard w.shape[0] % group == 0 else { throw ctx.fail("output channels \(w.shape[0]) not divisible by group \(group)") }
+            if let b = bias, b.shape != [w.shape[0]] || b.dtype != .float32 {
+                throw ctx.fail("bias shape \(b.shape) does not match \(w.shape[0]) output channels")
+            }
+            if autoPad == "NOTSET" || autoPad == "VALID" {
+                let g = ConvOp.geometry(pads: autoPad == "VALID" ? Array(repeating: 0, count: 2 * spatialRank) : explicitPads,
+                                        w: w.shape, rank: spatialRank, kernel: kernel, strides: strides, dilations: dilations, group: group)
+                do {
+                    packed = try PackedConv2D(geometry: g, weights: w.floats, bias: bias?.floats, activation: activation)
+                } catch { throw StalwartError(error).context(label) }
+                return
+            }
+        }
+        packed = nil
+    }
+
+    private func geometry(pads: [Int], w: [Int]) -> Conv2DGeometry {
+        ConvOp.geometry(pads: pads, w: w, rank: spatialRank, kernel: kernel, strides: strides, dilations: dilations, group: group)
+    }
+
+    private static func geometry(pads: [Int], w: [Int], rank spatialRank: Int, kernel: [Int], strides: [Int],
+                                 dilations: [Int], group: Int) -> Conv2DGeometry {
+        if spatialRank == 1 {
+            return Conv2DGeometry(inChannels: w[1] * group, outChannels: w[0], groups: group,
+                                  kernelH: 1, kernelW: kernel[0], strideH: 1, strideW: strides[0],
+                                  dilationH: 1, dilationW: dilations[0],
+                                  padTop: 0, padLeft: pads[0], padBottom: 0, padRight: pads[1])
+        }
+        return Conv2DGeometry(inChannels: w[1] * group, outChannels: w[0], groups: group,
+                              kernelH: kernel[0], kernelW: kernel[1], strideH: strides[0], strideW: strides[1],
+                              dilationH: dilations[0], dilationW: dilations[1],
+                              padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3])
+    }
+
+    /// Pads for an input of spatial size `size` (auto_pad resolved as ONNX specifies).
+    private func pads(for size: [Int]) -> [Int] {
+        switch autoPad {
+        case "VALID": return Array(repeating: 0, count: 2 * spatialRank)
+        case "SAME_UPPER", "SAME_LOWER":
+            var b = [Int](), e = [Int]()
+            for d in 0..<spatialRank {
+                let out = (size[d] + strides[d] - 1) / strides[d]
+                let total = max(0, (out - 1) * strides[d] + dilations[d] * (kernel[d] - 1) + 1 - size[d])
+                let small = total / 2, large = total - small
+                b.append(autoPad == "SAME_UPPER" ? small : large)
+                e.append(autoPad == "SAME_UPPER" ? large : small)
+            }
+            return b + e
+        default: return explicitPads
+        }
+    }
+
+    private func spatial(_ shape: [Int]) -> (h: Int, w: Int) {
+        spatialRank == 1 ? (1, shape[2]) : (shape[2], shape[3])
+    }
+
+    func infer(_ ins: [ValueInfo?]) throws -> [ValueInfo] {
+        guard let x = ins.first ?? nil, ins.count >= 2, let w = ins[1] else { throw StalwartError.invalidModel("Conv needs X and W") }
+        try Check.float(x, "Conv input")
+        guard x.shape.count == 2 + spatialRank else {
+            throw StalwartError.shapeMismatch("input must have rank \(2 + spatialRank), got shape \(x.shape)")
+        }
+        guard w.shape.count == 2 + spatialRank, x.shape[1] == w.shape[1] * group else {
+            throw StalwartError.shapeMismatch("input has \(x.shape[1]) channels but weights \(w.shape) with group \(group) expect \(w.shape.count > 1 ? w.shape[1] * group : -1)")
+        }
+        let size = Array(x.shape.dropFirst(2))
+        let g = geometry(pads: pads(for: size), w: w.shape)
+        let (h, wd) = spatial(x.shape)
+        guard let o = g.outputSize(h: h, w: wd) else {
+            throw StalwartError.shapeMismatch("input spatial size \(size) is smaller than the kernel window")
+        }
+        let outShape = spatialRank == 1 ? [x.shape[0], w.shape[0], o.w] : [x.shape[0], w.shape[0], o.h, o.w]
+        if hasResidual, ins.count > 3, let r = ins[3], r.shape != outShape {
+            throw StalwartError.internal("fused residual shape \(r.shape) differs from \(outShape)")
+        }
+        return [ValueInfo(.float32, outShape)]
+    }
+
+    private func packedFor(_ ins: [ValueInfo?], weights w: UnsafePointer<Float>?) throws -> PackedConv2D {
+        if let p = packed { return p }
+        guard let x = ins[0], let wi = ins[1] else { throw StalwartError.internal("missing input") }
+        let size = Array(x.shape.dropFirst(2))
+        if weightShape != nil {
+            cacheLock.lock()
+            if let p = packedBySize[size] { cacheLock.unlock(); return p }
+            cacheLock.unlock()
+        }
+        guard let wp = w ?? weights.map({ UnsafePointer($0.floats) }) else { throw StalwartError.internal("no weights") }
+        let p: PackedConv2D
+        do {
+            p = try PackedConv2D(geometry: geometry(pads: pads(for: size), w: wi.shape), weights: wp,
+                                 bias: bias.map { UnsafePointer($0.floats) }, activation: activation)
+        } catch { throw StalwartError(error) }
+        if weightShape != nil {
+            cacheLock.lock(); packedBySize[size] = p; cacheLock.unlock()
+        }
+        return p
+    }
+
+    func scratchBytes(_ ins: [ValueInfo?], threads: Int) -> Int {
+        guard let x = ins[0], let p = try? packedFor(ins, weights: nil) else {
+            // Run-time weights: packing happens per call; reserve for the largest case.
+            return 0
+        }
+        let (h, w) = spatial(x.shape)
+        return p.scratchByteCount(batch: x.shape[0], h: h, w: w, threads: threads)
+    }
+
+    func execute(_ io: OpIO) throws {
+        guard let x = io.inputInfo[0] else { return }
+        let runtimeWeights = weightShape == nil ? io.inputs[1]?.assumingMemoryBound(to: Float.self) : nil
+        let p = try packedFor(io.inputInfo, weights: runtimeWeights)
+        let (h, w) = spatial(x.shape)
+        var scratch = io.scratch
+        var owned: UnsafeMutableRawPointer? = nil
+        if weightShape == nil {
+            let need = p.scratchByteCount(batch: x.shape[0], h: h, w: w, threads: io.pool.threadCount)
+            if need > 0 {
+                owned = alignedAllocate(need)
+                guard owned != nil else { throw StalwartError.outOfMemory("conv scratch of \(need) bytes") }
+                scratch = owned
+            }
+        }
+        defer { free(owned) }
+        let residual = hasResidual && io.inputs.count > 3 ? io.inputs[3]?.assumingMemoryBound(to: Float.self) : nil
+        p.run(input: io.f(0), output: io.out(0), residual: residual, batch: x.shape[0], h: h, w: w,
+              scratch: scratch, pool: io.pool)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import StalwartTensor
+
+/// A loaded, validated and prepared ONNX model: the object behind `stalwart_model`.
+///
+/// Loading decodes the file, validates the graph, folds constants, fuses BatchNormalization,
+/// affine chains and activations into convolutions, and packs weights once. Running builds
+/// (and caches) an `ExecutionPlan` per distinct input-shape combination.
+///
+/// Thread-safety: immutable after init; `run` and every query may be called from many threads
+/// at once. Concurrent runs share the model's thread pool.
+public final class InferenceModel: @unchecked Sendable {
+    public let graph: Graph
+    public var inputs: [TensorSignature] { graph.inputs }
+    public var outputs: [TensorSignature] { graph.outputs }
+    /// Operator counts of the model as written in the file (before fusion).
+    public let opHistogram: [String: Int]
+    /// Number of parameters (elements of float initializers) in the file.
+    public let parameterCount: Int
+    public let threadCount: Int
+
+    let ops: [Operator]
+    let pool: ThreadPool
+    private let planLock = NSLock()
+    private var plans: [[Int]: ExecutionPlan] = [:]
+    private static let maxCachedPlans = 16
+
+    /// Loads a model from a file. `threads` = 0 means one per core.
+    public convenience init(path: String, threads: Int = 0) throws {
+        try self.init(graph: try ModelLoader.load(path: path), threads: threads)
+    }
+
+    /// Loads a model from bytes (read only during the call).
+    public convenience init(bytes: UnsafeRawBufferPointer, threads: Int = 0) throws {
+        try self.init(graph: try ModelLoader.load(bytes: bytes, baseDirectory: nil), threads: threads)
+    }
+
+    init(graph: Graph, threads: Int) throws {
+        guard threads >= 0, threads <= 1024 else {
+            throw StalwartError.invalidArgument("threads must be 0...1024, got \(threads)")
+        }
+        var hist: [String: Int] = [:]
+        for n in graph.nodes { hist[n.opType, default: 0] += 1 }
+        opHistogram = hist
+        parameterCount = graph.constants.values.reduce(0) { $0 + ($1.dtype == .float32 ? $1.count : 0) }
+        try GraphOptimizer.optimize(graph)
+        var ops: [Operator] = []
+        ops.reserveCapacity(graph.nodes.count)
+        for node in graph.nodes {
+            ops.append(try OperatorRegistry.make(node, opset: graph.opset, constants: graph.constants))
+        }
+        self.graph = graph
+        self.ops = ops
+        self.pool = ThreadPool(threads: threads)
+        self.threadCount = pool.threadCount
+        // Prepare the plan for the declared shape when every dimension is fixed, so that the
+        // first run pays nothing extra and shape errors surface at load.
+        if graph.inputs.allSatisfy({ $0.dims.allSatisfy { $0 != nil } }) {
+            _ = try plan(for: graph.inputs.map { $0.dims.map { $0 ?? 1 } })
+        }
+    }
+
+    /// Checks `shapes` (one per input, in order) against the declared signatures.
+    public func validate(dtypes: [DType], shapes: [[Int]]) throws {
+        guard shapes.count == inputs.count else {
+            throw StalwartError.shapeMismatch("model has \(inputs.count) input(s), got \(shapes.count)")
+        }
+        var symbols: [String: Int] = [:]
+        for (i, sig) in inputs.enumerated() {
+            let s = shapes[i]
+            guard dtypes[i] == sig.dtype else {
+                throw StalwartError.shapeMismatch("input '\(sig.name)' must be \(sig.dtype), got \(dtypes[i])")
+            }
+            guard s.count == sig.dims.count else {
+                throw StalwartError.shapeMismatch("input '\(sig.name)' must have rank \(sig.dims.count) \(describe(sig)), got shape \(s)")
+            }
+            for (k, d) in s.enumerated() {
+                guard d > 0 else {
+                    throw StalwartError.shapeMismatch("input '\(sig.name)' has a zero-sized or negative dimension: \(s)")
+                }
+                if let want = sig.dims[k], want != d {
+                    throw StalwartError.shapeMismatch("input '\(sig.name)' must have shape \(describe(sig)), got \(s)")
+                }
+                if let name = sig.dimNames[k] {
+                    if let prev = symbols[name], prev != d {
+                        throw StalwartError.shapeMismatch("dimension '\(name)' is \(prev) in one input and \(d) in '\(sig.name)'")
+                    }
+                    symbols[name] = d
+                }
+            }
+        }
+    }
+
+    private func describe(_ sig: TensorSignature) -> String {
+        "[" + zip(sig.dims, sig.dimNames).map { d, n in d.map(String.init) ?? n ?? "?" }.joined(separator: ", ") + "]"
+    }
+
+    /// The cached or newly built plan for these input shapes.
+    func plan(for shapes: [[Int]]) throws -> ExecutionPlan {
+        let key = shapes.flatMap { $0 + [-1] }
+        planLock.lock()
+        if let p = plans[key] { planLock.unlock(); return p }
+        planLock.unlock()
+        let p = try ExecutionPlan(graph: graph, ops: ops, inputShapes: shapes, threads: threadCount)
+        planLock.lock()
+        defer { planLock.unlock() }
+        if let existing = plans[key] { return existing }
+        if plans.count >= InferenceModel.maxCachedPlans, let victim = plans.keys.first { plans[victim] = nil }
+        plans[key] = p
+        return p
+    }
+
+    /// Output types and shapes for inputs of these types and shapes (validated).
+    public func outputInfo(dtypes: [DType], shapes: [[Int]]) throws -> [(dtype: DType, shape: [Int])] {
+        try validate(dtypes: dtypes, shapes: shapes)
+        return try plan(for: shapes).outputInfos.map { ($0.dtype, $0.shape) }
+    }
+
+    /// Runs the model on raw input buffers. `inputs[i]` holds input i densely packed with
+    /// `shapes[i]`; output k is written to `outputs[k]` when non-nil (the caller sized it with
+    /// `outputInfo`).
+    public func run(inputs data: [UnsafeRawPointer], dtypes: [DType], shapes: [[Int]],
+                    outputs: [UnsafeMutableRawPointer?]) throws {
+        try validate(dtypes: dtypes, shapes: shapes)
+        try plan(for: shapes).run(inputs: data, outputs: outputs, pool: pool)
+    }
+
+    /// Convenience: runs on tensors and returns every output as a new tensor.
+    public func run(_ inputs: [Tensor]) throws -> [Tensor] {
+        let dtypes = inputs.map(\.dtype), shapes = inputs.map(\.shape)
+        let infos = try outputInfo(dtypes: dtypes, shapes: shapes)
+        var outs: [Tensor] = []
+        for i in infos {
+            do { outs.append(try Tensor(dtype: i.dtype, shape: i.shape)) } catch { throw StalwartError(error) }
+        }
+        try run(inputs: inputs.map { UnsafeRawPointer($0.data) }, dtypes: dtypes, shapes: shapes,
+                outputs: outs.map { $0.data })
+        return outs
+    }
+
+    /// `metadata_props` of the model file.
+    public var metadata: [(key: String, value: String)] { graph.metadata }
+}
