@@ -2,7 +2,7 @@
 // arguments, catches every Swift error and maps it to a stalwart_status, and never traps.
 // This file and ErrorState.swift are the only places that deal in Unmanaged/OpaquePointer.
 import CStalwart
-import Foundation
+import Glibc
 import StalwartONNX
 import StalwartTensor
 

@@ -1,5 +1,5 @@
 import CStalwart
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// Thread-local last-error message for `stalwart_last_error()`, stored as a malloc'd C string

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Errors raised by tensor allocation.
 public enum TensorError: Error, CustomStringConvertible, Sendable {

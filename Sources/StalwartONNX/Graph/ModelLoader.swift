@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// Reads ONNX bytes into a validated `Graph`: decodes the protobuf, checks the opset, turns
@@ -24,8 +24,8 @@ enum ModelLoader {
             throw StalwartError.io("cannot map '\(path)': \(String(cString: strerror(errno)))")
         }
         defer { munmap(map, size) }
-        let dir = (path as NSString).deletingLastPathComponent
-        return try load(bytes: UnsafeRawBufferPointer(start: map, count: size), baseDirectory: dir.isEmpty ? "." : dir)
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        return try load(bytes: UnsafeRawBufferPointer(start: map, count: size), baseDirectory: dir.isEmpty ? "/" : dir)
     }
 
     /// Loads from bytes that stay valid for the duration of the call.

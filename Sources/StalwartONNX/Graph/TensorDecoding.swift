@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// Converts ONNX `TensorProto`s (initializers, Constant values) into owned `Tensor`s.
@@ -142,20 +142,20 @@ enum TensorDecoding {
             throw StalwartError.invalidModel("\(what): external data length \(l), expected \(need)")
         }
         let path = dir + "/" + location
-        guard let fh = FileHandle(forReadingAtPath: path) else {
+        guard let f = fopen(path, "rb") else {
             throw StalwartError.io("\(what): cannot open external data file '\(path)'")
         }
-        defer { try? fh.close() }
-        do {
-            try fh.seek(toOffset: UInt64(offset))
-            let data = try fh.read(upToCount: need) ?? Data()
-            guard data.count == need else {
-                throw StalwartError.invalidModel("\(what): external data file '\(location)' has \(data.count) bytes at offset \(offset), expected \(need)")
-            }
-            data.withUnsafeBytes { convert($0, dataType: t.dataType, into: out) }
-        } catch let e as StalwartError { throw e } catch {
-            throw StalwartError.io("\(what): reading '\(path)': \(error)")
+        defer { fclose(f) }
+        guard fseeko(f, off_t(offset), SEEK_SET) == 0 else {
+            throw StalwartError.io("\(what): cannot seek to \(offset) in '\(path)'")
         }
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(need, 1), alignment: 64)
+        defer { buf.deallocate() }
+        let got = need == 0 ? 0 : fread(buf.baseAddress, 1, need, f)
+        guard got == need else {
+            throw StalwartError.invalidModel("\(what): external data file '\(location)' has \(got) bytes at offset \(offset), expected \(need)")
+        }
+        convert(UnsafeRawBufferPointer(start: buf.baseAddress, count: need), dataType: t.dataType, into: out)
     }
 
     static func onnxTypeName(_ t: Int32) -> String {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// ONNX Conv (1-D and 2-D, groups, dilations, strides, explicit pads or auto_pad) on NCHW
@@ -17,7 +17,7 @@ final class ConvOp: Operator {
     let weightShape: [Int]?          // OIHW when constant
     let packed: PackedConv2D?        // prepared at load when the padding is known
     let weights: Tensor?, bias: Tensor?
-    private let cacheLock = NSLock()
+    private let cacheLock = Lock()
     private var packedBySize: [[Int]: PackedConv2D] = [:]
 
     init(_ ctx: OpBuildContext) throws {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// Iterates a NumPy-broadcast binary operation as runs of contiguous output elements:

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// Maps ONNX op types (default domain) to prepared operators. The one place that lists what

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// Reads an int64/int32 tensor input that must be known when planning (shape, axes, pads...).

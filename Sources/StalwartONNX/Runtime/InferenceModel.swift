@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// A loaded, validated and prepared ONNX model: the object behind `stalwart_model`.
@@ -21,7 +21,7 @@ public final class InferenceModel: @unchecked Sendable {
 
     let ops: [Operator]
     let pool: ThreadPool
-    private let planLock = NSLock()
+    private let planLock = Lock()
     private var plans: [[Int]: ExecutionPlan] = [:]
     private static let maxCachedPlans = 16
 

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import StalwartTensor
 
 /// An execution plan for one set of concrete input shapes.
@@ -33,7 +33,7 @@ final class ExecutionPlan {
     let arenaBytes: Int
     let scratchBytes: Int
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var freeArenas: [UnsafeMutableRawPointer] = []
 
     deinit { for a in freeArenas { free(a) } }

@@ -1,39 +1,325 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A convolution with its weights prepared once at load (packing, folded bias).
-/// PLACEHOLDER API (kernels to be supplied): currently calls the reference loop.
+///
+/// Paths, chosen in `init`:
+/// - pointwise (1×1, stride 1, no padding, one group): per image, C[Cout × HW] = W[Cout × Cin] ·
+///   X[Cin × HW], a GEMM straight on the input (no im2col).
+/// - depthwise (groups == Cin == Cout): a direct vectorized kernel per channel plane over a
+///   padded, stride-phase-split copy of the plane (any kernel, stride, dilation and padding).
+/// - general (any other, including grouped): per image and group, im2col written straight into
+///   packed B panels, then the GEMM.
+/// Bias, residual and the activation are applied in the kernels' store (the epilogue).
 ///
 /// Thread-safety: immutable after init; `run` may be called from many threads at once as
 /// long as each call has its own scratch and output.
 public final class PackedConv2D: @unchecked Sendable {
     public let geometry: Conv2DGeometry
     public let activation: FusedActivation
+
+    enum Path { case pointwise, depthwise, general }
+    let path: Path
+    let kernels: KernelSet
+    /// GEMM paths: per group, A = W_g [coutG × K] packed in MR-row panels (`groupStride` floats
+    /// per group). Depthwise: [C][kH·kW] as given.
     let weights: UnsafeMutablePointer<Float>
+    let weightFloats: Int
+    let groupStride: Int
+    /// GEMM depth per group: Cin/groups · kH · kW.
+    let depth: Int
     let bias: UnsafeMutablePointer<Float>
+    let epilogue: KernelEpilogue
 
     /// `weights`: OIHW [Cout, Cin/groups, kH, kW] float32, copied/packed (not retained).
     /// `bias`: [Cout] or nil (zeros). Throws on invalid geometry or allocation failure.
-    public init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>,
-                bias b: UnsafePointer<Float>?, activation: FusedActivation) throws(TensorError) {
-        self.geometry = g
-        self.activation = activation
-        let wc = g.outChannels * g.groupInChannels * g.kernelH * g.kernelW
-        weights = .allocate(capacity: wc)
-        weights.update(from: w, count: wc)
-        bias = .allocate(capacity: g.outChannels)
-        if let b { bias.update(from: b, count: g.outChannels) } else { bias.initialize(repeating: 0, count: g.outChannels) }
+    public convenience init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>,
+                            bias b: UnsafePointer<Float>?, activation: FusedActivation) throws(TensorError) {
+        try self.init(geometry: g, weights: w, bias: b, activation: activation, kernels: .current)
     }
 
-    deinit { weights.deallocate(); bias.deallocate() }
+    /// Same, packing for an explicit kernel set (tests run every ISA the CPU supports).
+    init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
+         activation: FusedActivation, kernels ks: KernelSet) throws(TensorError) {
+        let dims = [g.inChannels, g.outChannels, g.groups, g.kernelH, g.kernelW, g.strideH, g.strideW,
+                    g.dilationH, g.dilationW]
+        let pads = [g.padTop, g.padLeft, g.padBottom, g.padRight]
+        guard dims.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }) else {
+            throw .shape(.negative(dims + pads))
+        }
+        guard g.inChannels % g.groups == 0, g.outChannels % g.groups == 0 else {
+            throw .countMismatch(expected: g.groups * (g.inChannels / g.groups), got: g.inChannels)
+        }
+        let cinG = g.groupInChannels, coutG = g.groupOutChannels
+        let (khw, o1) = g.kernelH.multipliedReportingOverflow(by: g.kernelW)
+        let (depth, o2) = cinG.multipliedReportingOverflow(by: khw)
+        let (wc, o3) = g.outChannels.multipliedReportingOverflow(by: depth)
+        guard !o1, !o2, !o3, wc < Int.max / 16 else { throw .shape(.overflow(dims)) }
+
+        let path: Path
+        if g.groups == g.inChannels && g.groups == g.outChannels {
+            path = .depthwise
+        } else if g.groups == 1 && g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1
+                    && pads.allSatisfy({ $0 == 0 }) {
+            path = .pointwise
+        } else {
+            path = .general
+        }
+
+        let groupStride: Int, total: Int
+        if path == .depthwise {
+            groupStride = 0; total = wc
+        } else {
+            let (gs, o4) = roundUp(coutG, ks.mr).multipliedReportingOverflow(by: depth)
+            let (t, o5) = gs.multipliedReportingOverflow(by: g.groups)
+            guard !o4, !o5, t < Int.max / 16 else { throw .shape(.overflow(dims)) }
+            groupStride = gs; total = t
+        }
+        guard let wRaw = alignedAllocate(total * 4) else { throw .outOfMemory(bytes: total * 4) }
+        guard let bRaw = alignedAllocate(g.outChannels * 4) else {
+            free(wRaw)
+            throw .outOfMemory(bytes: g.outChannels * 4)
+        }
+        let wp = wRaw.bindMemory(to: Float.self, capacity: total)
+        if path == .depthwise {
+            wp.update(from: w, count: wc)
+        } else {
+            for grp in 0..<g.groups {
+                GemmDriver.packA(mr: ks.mr, trans: false, m: coutG, k: depth, a: w + grp * coutG * depth,
+                                 lda: depth, dst: wp + grp * groupStride, panels: 0..<ceilDiv(coutG, ks.mr))
+            }
+        }
+        let bp = bRaw.bindMemory(to: Float.self, capacity: g.outChannels)
+        if let b { bp.update(from: b, count: g.outChannels) } else { bp.update(repeating: 0, count: g.outChannels) }
+
+        self.geometry = g
+        self.activation = activation
+        self.path = path
+        self.kernels = ks
+        self.weights = wp
+        self.weightFloats = total
+        self.groupStride = groupStride
+        self.depth = depth
+        self.bias = bp
+        self.epilogue = KernelEpilogue(activation: activation)
+    }
+
+    deinit { free(weights); free(bias) }
+
+    // MARK: Planning
+
+    /// Depthwise source layout for one plane: `rows` padded rows, each split into `sw` phase
+    /// rows of `phaseStride` floats (phase r holds padded columns r, r+sw, r+2sw, …).
+    struct DepthwiseLayout {
+        var rows: Int, phaseStride: Int
+        var planeFloats: Int
+    }
+
+    func depthwiseLayout(oh: Int, ow: Int) -> DepthwiseLayout {
+        let g = geometry
+        let rows = (oh - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
+        let maxShift = ((g.kernelW - 1) * g.dilationW) / g.strideW
+        let phaseStride = roundUp(maxShift + roundUp(ow, kernels.vectorWidth), 16)
+        return DepthwiseLayout(rows: rows, phaseStride: phaseStride,
+                               planeFloats: rows * g.strideW * phaseStride)
+    }
+
+    /// Floats of scratch per thread slot (independent of the thread count), and floats of
+    /// shared scratch (tap offsets), for an input of h×w; nil if the output would be empty.
+    func scratchLayout(h: Int, w: Int) -> (slot: Int, shared: Int)? {
+        guard h > 0, w > 0, let (oh, ow) = geometry.outputSize(h: h, w: w) else { return nil }
+        switch path {
+        case .depthwise:
+            let l = depthwiseLayout(oh: oh, ow: ow)
+            return (roundUp(l.planeFloats, 16), roundUp(geometry.kernelH * geometry.kernelW * 2, 16))
+        case .pointwise, .general:
+            return (roundUp(GemmTiling.scratchFloats(n: oh * ow, k: depth, nr: kernels.nr), 16), 0)
+        }
+    }
 
     /// Bytes of scratch one `run` call needs for this input size and batch.
-    public func scratchByteCount(batch: Int, h: Int, w: Int, threads: Int) -> Int { 0 }
+    /// `threads` must be at least the `threadCount` of the pool later passed to `run`
+    /// (scratch is one slice per pool thread).
+    public func scratchByteCount(batch: Int, h: Int, w: Int, threads: Int) -> Int {
+        guard let l = scratchLayout(h: h, w: w) else { return 0 }
+        let (s, o1) = l.slot.multipliedReportingOverflow(by: Swift.max(threads, 1))
+        let (t, o2) = s.addingReportingOverflow(l.shared)
+        let (bytes, o3) = t.multipliedReportingOverflow(by: 4)
+        return (o1 || o2 || o3) ? Int.max : bytes
+    }
+
+    // MARK: Running
 
     /// input NCHW [batch, Cin, h, w]; output NCHW [batch, Cout, oh, ow] (see
     /// `geometry.outputSize`); residual nil or output-shaped, added before the activation.
-    /// `scratch` holds `scratchByteCount(...)` bytes, 64-byte aligned.
+    /// `scratch` holds `scratchByteCount(...)` bytes, 64-byte aligned (if nil, `run` allocates).
     public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                     residual: UnsafePointer<Float>?, batch: Int, h: Int, w: Int,
                     scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
-        Reference.conv2d(geometry, batch: batch, h: h, w: w, input: input, weights: weights,
-                         bias: bias, residual: residual, activation: activation, output: output)
+        guard batch > 0, let layout = scratchLayout(h: h, w: w),
+              let (oh, ow) = geometry.outputSize(h: h, w: w) else { return }
+        let slots = pool.threadCount
+        var owned: UnsafeMutableRawPointer? = nil
+        var base = scratch
+        if base == nil {
+            let (s, o1) = layout.slot.multipliedReportingOverflow(by: slots)
+            let (t, o2) = s.addingReportingOverflow(layout.shared)
+            if !o1, !o2, t < Int.max / 8 { owned = alignedAllocate(t * 4) }
+            base = owned
+        }
+        defer { if let owned { free(owned) } }
+        guard let sbase = base else {
+            // No memory for scratch: the reference loop needs none.
+            return referenceRun(input: input, output: output, residual: residual, batch: batch, h: h, w: w)
+        }
+        let shared = sbase.bindMemory(to: Float.self, capacity: layout.shared + layout.slot * slots)
+        let slotBase = shared + layout.shared
+        switch path {
+        case .depthwise:
+            runDepthwise(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
+                         oh: oh, ow: ow, offsets: UnsafeMutableRawPointer(shared).bindMemory(
+                            to: Int.self, capacity: layout.shared / 2),
+                         slots: slotBase, slotFloats: layout.slot, pool: pool)
+        case .pointwise, .general:
+            runGemm(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
+                    oh: oh, ow: ow, slots: slotBase, slotFloats: layout.slot, pool: pool)
+        }
+    }
+
+    func referenceRun(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                      residual: UnsafePointer<Float>?, batch: Int, h: Int, w: Int) {
+        let g = geometry
+        let wc = g.outChannels * depth
+        guard let raw = alignedAllocate(wc * 4) else { return }
+        defer { free(raw) }
+        let wt = raw.bindMemory(to: Float.self, capacity: wc)
+        if path == .depthwise {
+            wt.update(from: weights, count: wc)
+        } else {
+            // Unpack the MR-row panels back to OIHW.
+            let mr = kernels.mr, coutG = g.groupOutChannels
+            for co in 0..<g.outChannels {
+                let grp = co / coutG, i = co % coutG
+                let panel = weights + grp * groupStride + (i / mr) * depth * mr
+                for p in 0..<depth { wt[co * depth + p] = panel[p * mr + i % mr] }
+            }
+        }
+        Reference.conv2d(g, batch: batch, h: h, w: w, input: input, weights: wt, bias: bias,
+                         residual: residual, activation: activation, output: output)
+    }
+
+    private func runGemm(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                         residual: UnsafePointer<Float>?, batch: Int, h: Int, w: Int, oh: Int, ow: Int,
+                         slots: UnsafeMutablePointer<Float>, slotFloats: Int, pool: ThreadPool) {
+        let g = geometry
+        let ks = kernels
+        let cinG = g.groupInChannels, coutG = g.groupOutChannels
+        let n = oh * ow
+        let units = batch * g.groups
+        let (work, o1) = (coutG * depth).multipliedReportingOverflow(by: n * units)
+        let threads = (!o1 && work < 32 * 32 * 32) ? 1 : pool.threadCount
+        let tiling = GemmTiling(m: coutG, n: n, mr: ks.mr, nr: ks.nr, units: units, threads: threads)
+        let pointwise = path == .pointwise
+        let body: (Int, Int) -> Void = { t, slot in
+            let unit = t / tiling.tasks, rest = t % tiling.tasks
+            let img = unit / g.groups, grp = unit % g.groups
+            let mi = rest / tiling.nTasks, ni = rest % tiling.nTasks
+            let inPlane = input + (img * g.inChannels + grp * cinG) * h * w
+            let src: GemmBSource = pointwise
+                ? .matrix(inPlane, ld: n, trans: false)
+                : .im2col(Im2ColView(input: inPlane, h: h, w: w, kh: g.kernelH, kw: g.kernelW,
+                                     sh: g.strideH, sw: g.strideW, dh: g.dilationH, dw: g.dilationW,
+                                     pt: g.padTop, pl: g.padLeft, ow: ow))
+            let outOffset = (img * g.outChannels + grp * coutG) * n
+            let problem = GemmProblem(
+                m: coutG, n: n, k: self.depth, a: UnsafePointer(self.weights + grp * self.groupStride),
+                b: src, c: output + outOffset, ldc: n, bias: UnsafePointer(self.bias + grp * coutG),
+                residual: residual.map { $0 + outOffset }, epilogue: self.epilogue)
+            let m0 = mi * tiling.mBlock, n0 = ni * tiling.nBlock
+            GemmDriver.runTile(ks, problem, m0: m0, mCount: Swift.min(tiling.mBlock, coutG - m0),
+                               n0: n0, nCount: Swift.min(tiling.nBlock, n - n0),
+                               scratch: slots + slot * slotFloats)
+        }
+        let tasks = units * tiling.tasks
+        if threads > 1 {
+            pool.parallelForSlotted(tasks, body)
+        } else {
+            for t in 0..<tasks { body(t, 0) }
+        }
+    }
+
+    private func runDepthwise(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                              residual: UnsafePointer<Float>?, batch: Int, h: Int, w: Int, oh: Int, ow: Int,
+                              offsets: UnsafeMutablePointer<Int>,
+                              slots: UnsafeMutablePointer<Float>, slotFloats: Int, pool: ThreadPool) {
+        let g = geometry
+        let ks = kernels
+        let l = depthwiseLayout(oh: oh, ow: ow)
+        let sw = g.strideW
+        let rowStride = sw * l.phaseStride
+        let taps = g.kernelH * g.kernelW
+        for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+                let s = kx * g.dilationW
+                offsets[ky * g.kernelW + kx] = ky * g.dilationH * rowStride + (s % sw) * l.phaseStride + s / sw
+            }
+        }
+        let offs = UnsafePointer(offsets)
+        let channels = g.outChannels
+        let plane = oh * ow
+        let perTask = Swift.max(1, Swift.min(channels, 8192 / Swift.max(plane, 1)))
+        let chunks = ceilDiv(channels, perTask)
+        let tasks = batch * chunks
+        let body: (Int, Int) -> Void = { t, slot in
+            let img = t / chunks, c0 = (t % chunks) * perTask
+            let src = slots + slot * slotFloats
+            for c in c0..<Swift.min(channels, c0 + perTask) {
+                let chan = img * channels + c
+                Self.prepareDepthwisePlane(input + chan * h * w, h: h, w: w, g: g, layout: l, dst: src)
+                ks.depthwise(UnsafePointer(src), g.strideH * rowStride, taps, offs,
+                             UnsafePointer(self.weights + c * taps), oh, ow, output + chan * plane,
+                             residual.map { $0 + chan * plane }, self.bias[c], self.epilogue)
+            }
+        }
+        let (work, o1) = (plane * taps).multipliedReportingOverflow(by: tasks)
+        if pool.threadCount > 1 && tasks > 1 && (o1 || work >= 32_768) {
+            pool.parallelForSlotted(tasks, body)
+        } else {
+            for t in 0..<tasks { body(t, 0) }
+        }
+    }
+
+    /// Copies one input plane into the padded, phase-split layout (zeros outside the input).
+    static func prepareDepthwisePlane(_ src: UnsafePointer<Float>, h: Int, w: Int, g: Conv2DGeometry,
+                                      layout l: DepthwiseLayout, dst: UnsafeMutablePointer<Float>) {
+        let sw = g.strideW
+        let ps = l.phaseStride
+        for py in 0..<l.rows {
+            let iy = py - g.padTop
+            let rowDst = dst + py * sw * ps
+            if iy < 0 || iy >= h {
+                rowDst.update(repeating: 0, count: sw * ps)
+                continue
+            }
+            let row = src + iy * w
+            if sw == 1 {
+                // Padded column x maps to input column x − padLeft.
+                let lo = Swift.min(g.padLeft, ps)
+                let hi = Swift.min(g.padLeft + w, ps)
+                rowDst.update(repeating: 0, count: lo)
+                if hi > lo { (rowDst + lo).update(from: row + (lo - g.padLeft), count: hi - lo) }
+                if ps > hi { (rowDst + hi).update(repeating: 0, count: ps - hi) }
+            } else {
+                for r in 0..<sw {
+                    let d = rowDst + r * ps
+                    var ix = r - g.padLeft
+                    for x in 0..<ps {
+                        d[x] = (ix >= 0 && ix < w) ? row[ix] : 0
+                        ix += sw
+                    }
+                }
+            }
+        }
     }
 }

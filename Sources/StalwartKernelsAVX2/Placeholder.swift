@@ -1,1 +1,0 @@
-// AVX2+FMA microkernels live here (non-generic code only; see Package.swift).

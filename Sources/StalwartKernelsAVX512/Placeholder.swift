@@ -1,1 +1,0 @@
-// AVX-512 microkernels live here (non-generic code only; see Package.swift).

@@ -1,0 +1,207 @@
+/// The operator layer of the GEMM: packing, cache blocking and task splitting. It only plans
+/// and calls the ISA macro kernels (`KernelSet.gemmBlock`); shared by `Sgemm` and
+/// `PackedConv2D`.
+///
+/// Layouts (MR, NR from the kernel set):
+/// - packed A: panels of MR rows; panel i holds, for each p in 0..<k, MR floats (rows ≥ m are
+///   zero); panel stride k·MR, so a k-block [p0, p0+kc) of panel i starts at `i·k·MR + p0·MR`.
+/// - packed B: panels of NR columns; panel j holds, for each p of the k-block, NR floats
+///   (columns ≥ n are zero); panel stride kc·NR.
+enum GemmBlocking {
+    /// k-block: a 14×256 A micro-panel (14 KB) stays in L1 while B panels stream from L2.
+    static let kc = 256
+    /// Largest column block of one task: a kc×512 packed B block is 512 KB (L2).
+    static let ncMax = 512
+}
+
+/// Geometry of an im2col view of one image (and group) of an NCHW input: row p = (ci, ky, kx),
+/// column j = (oy, ox); element = input[ci][oy·sh − pt + ky·dh][ox·sw − pl + kx·dw] or 0.
+struct Im2ColView {
+    var input: UnsafePointer<Float>
+    var h: Int, w: Int, kh: Int, kw: Int, sh: Int, sw: Int, dh: Int, dw: Int, pt: Int, pl: Int
+    var ow: Int
+}
+
+/// Where a GEMM's B operand (k × n) comes from.
+enum GemmBSource {
+    /// Element (p, j) = trans ? b[j·ld + p] : b[p·ld + j].
+    case matrix(UnsafePointer<Float>, ld: Int, trans: Bool)
+    case im2col(Im2ColView)
+}
+
+/// One C = epilogue(A·B) problem with A already packed.
+struct GemmProblem {
+    var m: Int, n: Int, k: Int
+    /// Packed A covering all m rows (panel stride k·MR).
+    var a: UnsafePointer<Float>
+    var b: GemmBSource
+    var c: UnsafeMutablePointer<Float>
+    var ldc: Int
+    /// Per-row bias (rows of C) or nil; added at the last k-block.
+    var bias: UnsafePointer<Float>?
+    /// Laid out like C, or nil; added at the last k-block.
+    var residual: UnsafePointer<Float>?
+    /// alpha, beta (beta is used by the first k-block only; later blocks accumulate), activation.
+    var epilogue: KernelEpilogue
+}
+
+/// How a problem is cut into tasks: `mTasks × nTasks` blocks of `mBlock × nBlock`.
+struct GemmTiling {
+    var mBlock: Int, nBlock: Int, mTasks: Int, nTasks: Int
+    var tasks: Int { mTasks * nTasks }
+
+    /// `units`: independent problems run side by side (images × groups) with this tiling.
+    init(m: Int, n: Int, mr: Int, nr: Int, units: Int, threads: Int) {
+        let target = threads <= 1 ? 1 : 4 * threads
+        let u = Swift.max(units, 1)
+        var nb = Swift.min(roundUp(n, nr), GemmBlocking.ncMax)
+        var nt = ceilDiv(n, nb)
+        if u * nt < target {
+            let want = ceilDiv(target, u)
+            nb = Swift.max(nr, roundUp(ceilDiv(n, want), nr))
+            nt = ceilDiv(n, nb)
+        }
+        var mb = roundUp(m, mr)
+        var mt = 1
+        if u * nt < target {
+            let panels = ceilDiv(m, mr)
+            let want = Swift.min(panels, ceilDiv(target, u * nt))
+            mb = roundUp(ceilDiv(m, want), mr)
+            mt = ceilDiv(m, mb)
+        }
+        mBlock = Swift.max(mb, mr); nBlock = Swift.max(nb, nr); mTasks = Swift.max(mt, 1); nTasks = Swift.max(nt, 1)
+    }
+
+    /// Floats of packed-B scratch one task needs, for any thread count.
+    static func scratchFloats(n: Int, k: Int, nr: Int) -> Int {
+        Swift.min(GemmBlocking.kc, Swift.max(k, 1)) * Swift.min(roundUp(Swift.max(n, 1), nr), GemmBlocking.ncMax)
+    }
+}
+
+@inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+@inline(__always) func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
+
+enum GemmDriver {
+    /// Packs op(A) rows [0, m) × [0, k) panels `panels` into `dst` (layout above).
+    /// Element (i, p) = trans ? a[p·lda + i] : a[i·lda + p].
+    static func packA(mr: Int, trans: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                      dst: UnsafeMutablePointer<Float>, panels: Range<Int>) {
+        for panel in panels {
+            let base = dst + panel * k * mr
+            for r in 0..<mr {
+                let i = panel * mr + r
+                if i >= m {
+                    for p in 0..<k { base[p * mr + r] = 0 }
+                } else if trans {
+                    for p in 0..<k { base[p * mr + r] = a[p * lda + i] }
+                } else {
+                    let row = a + i * lda
+                    for p in 0..<k { base[p * mr + r] = row[p] }
+                }
+            }
+        }
+    }
+
+    /// Packs B rows [p0, p0+kc), columns [j0, j0+nc) into NR-column panels at `dst`.
+    static func packB(_ src: GemmBSource, p0: Int, kc: Int, j0: Int, nc: Int, nr: Int,
+                      dst: UnsafeMutablePointer<Float>) {
+        let panels = ceilDiv(nc, nr)
+        switch src {
+        case .matrix(let b, let ld, let trans):
+            if !trans {
+                for jp in 0..<panels {
+                    let cols = Swift.min(nr, nc - jp * nr)
+                    let pd = dst + jp * kc * nr
+                    let ps = b + p0 * ld + j0 + jp * nr
+                    for p in 0..<kc {
+                        let d = pd + p * nr
+                        d.update(from: ps + p * ld, count: cols)
+                        if cols < nr { (d + cols).update(repeating: 0, count: nr - cols) }
+                    }
+                }
+            } else {
+                for jp in 0..<panels {
+                    let cols = Swift.min(nr, nc - jp * nr)
+                    let pd = dst + jp * kc * nr
+                    for jj in 0..<nr {
+                        if jj < cols {
+                            let row = b + (j0 + jp * nr + jj) * ld + p0
+                            for p in 0..<kc { pd[p * nr + jj] = row[p] }
+                        } else {
+                            for p in 0..<kc { pd[p * nr + jj] = 0 }
+                        }
+                    }
+                }
+            }
+        case .im2col(let v):
+            packIm2Col(v, p0: p0, kc: kc, j0: j0, nc: nc, nr: nr, dst: dst)
+        }
+    }
+
+    /// im2col straight into packed B panels (see `Im2ColView`).
+    static func packIm2Col(_ v: Im2ColView, p0: Int, kc: Int, j0: Int, nc: Int, nr: Int,
+                           dst: UnsafeMutablePointer<Float>) {
+        let khw = v.kh * v.kw
+        let padded = roundUp(nc, nr)
+        for pp in 0..<kc {
+            let p = p0 + pp
+            let ci = p / khw, rem = p % khw
+            let ky = rem / v.kw, kx = rem % v.kw
+            let chan = v.input + ci * v.h * v.w
+            let xoff = kx * v.dw - v.pl
+            // Output columns ox whose input column ix = ox·sw + xoff lies in [0, w).
+            let oxLo = xoff >= 0 ? 0 : ceilDiv(-xoff, v.sw)
+            let oxHi = v.w - xoff <= 0 ? 0 : ceilDiv(v.w - xoff, v.sw)  // exclusive
+            var c = 0
+            var oy = j0 / v.ow, ox = j0 % v.ow
+            @inline(__always) func put(_ col: Int, _ value: Float) {
+                dst[((col / nr) * kc + pp) * nr + (col % nr)] = value
+            }
+            while c < nc {
+                let seg = Swift.min(v.ow - ox, nc - c)
+                let iy = oy * v.sh - v.pt + ky * v.dh
+                if iy < 0 || iy >= v.h {
+                    for t in 0..<seg { put(c + t, 0) }
+                } else {
+                    let row = chan + iy * v.w
+                    let lo = Swift.min(Swift.max(oxLo - ox, 0), seg)
+                    let hi = Swift.max(Swift.min(oxHi - ox, seg), lo)
+                    for t in 0..<lo { put(c + t, 0) }
+                    var ix = (ox + lo) * v.sw + xoff
+                    for t in lo..<hi { put(c + t, row[ix]); ix += v.sw }
+                    for t in hi..<seg { put(c + t, 0) }
+                }
+                c += seg
+                ox = 0
+                oy += 1
+            }
+            for col in nc..<padded { put(col, 0) }
+        }
+    }
+
+    /// Computes rows [m0, m0+mCount) × columns [n0, n0+nCount) of `p`; m0 is a multiple of MR.
+    /// `scratch` holds `GemmTiling.scratchFloats(...)` floats (nCount ≤ ncMax).
+    static func runTile(_ ks: KernelSet, _ p: GemmProblem, m0: Int, mCount: Int, n0: Int, nCount: Int,
+                        scratch: UnsafeMutablePointer<Float>) {
+        let mr = ks.mr, nr = ks.nr
+        let aPanelStride = p.k * mr
+        let aBase = p.a + (m0 / mr) * aPanelStride
+        let c = p.c + m0 * p.ldc + n0
+        var pc = 0
+        repeat {
+            let kc = Swift.min(GemmBlocking.kc, p.k - pc)
+            let last = pc + kc >= p.k
+            var e = p.epilogue
+            if pc > 0 { e.beta = 1 }
+            if !last { e.act = 0 }
+            let bias = last ? p.bias.map { $0 + m0 } : nil
+            let res = last ? p.residual.map { $0 + (m0 * p.ldc + n0) } : nil
+            if kc > 0 {
+                packB(p.b, p0: pc, kc: kc, j0: n0, nc: nCount, nr: nr, dst: scratch)
+            }
+            ks.gemmBlock(mCount, nCount, kc, aBase + pc * mr, aPanelStride,
+                         UnsafePointer(scratch), kc * nr, nr, c, p.ldc, bias, res, e)
+            pc += kc
+        } while pc < p.k
+    }
+}

@@ -1,0 +1,135 @@
+import CStalwartCPU
+import StalwartKernelsAVX2
+import StalwartKernelsAVX512
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which instruction set the compute kernels use; reported in logs and by the CLI.
+public enum KernelInfo {
+    /// "avx512", "avx2" or "generic": the kernel set chosen at first use (see `KernelSet`).
+    public static var isa: String { KernelSet.current.isa.rawValue }
+}
+
+/// Instruction sets with a kernel implementation, best first.
+enum KernelISA: String, CaseIterable, Sendable {
+    case avx512, avx2, generic
+
+    /// True when this CPU (and OS) can run the kernels.
+    var isSupported: Bool {
+        switch self {
+        case .avx512: return swcpu_has_avx512()
+        case .avx2: return swcpu_has_avx2_fma()
+        case .generic: return true
+        }
+    }
+}
+
+/// Epilogue of a kernel store: `out = act(alpha · acc + beta · out_old + bias[row] + residual)`.
+/// `beta == 0` means the old output is not read. Activation codes as in the ISA modules:
+/// 0 none, 1 relu, 2 clip(p0, p1), 3 leakyRelu(p0), 4 hardSigmoid(p0, p1), 5 hardSwish, 6 sigmoid.
+struct KernelEpilogue {
+    var alpha: Float = 1
+    var beta: Float = 0
+    var act: Int = 0
+    var p0: Float = 0
+    var p1: Float = 0
+
+    init(alpha: Float = 1, beta: Float = 0) { self.alpha = alpha; self.beta = beta }
+
+    init(activation: FusedActivation) {
+        switch activation {
+        case .none: act = 0
+        case .relu: act = 1
+        case .clip(let lo, let hi): act = 2; p0 = lo; p1 = hi
+        case .leakyRelu(let a): act = 3; p0 = a
+        case .hardSigmoid(let a, let b): act = 4; p0 = a; p1 = b
+        case .hardSwish: act = 5
+        case .sigmoid: act = 6
+        }
+    }
+
+    var avx512: AVX512Epilogue { AVX512Epilogue(alpha: alpha, beta: beta, act: act, p0: p0, p1: p1) }
+    var avx2: AVX2Epilogue { AVX2Epilogue(alpha: alpha, beta: beta, act: act, p0: p0, p1: p1) }
+}
+
+/// Macro kernel over one k-block (see `avx512GemmBlock`): C[0..<m, 0..<n] = epilogue(A·B).
+typealias GemmBlockFunction = (
+    _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ aPanelStride: Int,
+    _ b: UnsafePointer<Float>, _ bPanelStride: Int, _ bStride: Int,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+    _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, _ e: KernelEpilogue) -> Void
+
+/// Depthwise plane from a prepared source (see `avx512DepthwisePlane`).
+typealias DepthwiseFunction = (
+    _ src: UnsafePointer<Float>, _ rowStep: Int, _ taps: Int, _ offsets: UnsafePointer<Int>,
+    _ weights: UnsafePointer<Float>, _ oh: Int, _ ow: Int, _ out: UnsafeMutablePointer<Float>,
+    _ residual: UnsafePointer<Float>?, _ bias: Float, _ e: KernelEpilogue) -> Void
+
+/// The kernels of one instruction set. Chosen once (`current`); tests build every supported one.
+struct KernelSet: @unchecked Sendable {
+    let isa: KernelISA
+    /// Rows of a packed A panel / columns of a B panel in the GEMM microkernel.
+    let mr: Int
+    let nr: Int
+    /// Lanes the depthwise kernel reads at once (it reads up to `vectorWidth − 1` floats past
+    /// the last output column of a prepared row).
+    let vectorWidth: Int
+    let gemmBlock: GemmBlockFunction
+    let depthwise: DepthwiseFunction
+
+    /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
+    /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
+    static let current: KernelSet = {
+        let env = getenv("STALWART_ISA").map { String(cString: $0) }
+        return KernelSet.make(select(request: env)) ?? KernelSet.generic
+    }()
+
+    /// The best supported ISA, or `request` (an ISA name, any case) when it names a supported
+    /// one; unknown names are ignored. Every ISA below a supported one is supported, so this
+    /// can only lower the choice.
+    static func select(request: String?) -> KernelISA {
+        let best = KernelISA.allCases.first { $0.isSupported } ?? .generic
+        guard let request, let wanted = KernelISA(rawValue: request.lowercased()), wanted.isSupported
+        else { return best }
+        return wanted
+    }
+
+    /// Every kernel set this CPU can run (for tests).
+    static var supported: [KernelSet] { KernelISA.allCases.compactMap { make($0) } }
+
+    /// The kernels for `isa`, or nil when the CPU lacks it.
+    static func make(_ isa: KernelISA) -> KernelSet? {
+        guard isa.isSupported else { return nil }
+        switch isa {
+        case .avx512:
+            return KernelSet(
+                isa: .avx512, mr: avx512GemmMR, nr: avx512GemmNR, vectorWidth: 16,
+                gemmBlock: { m, n, k, a, aps, b, bps, bs, c, ldc, bias, res, e in
+                    avx512GemmBlock(m: m, n: n, k: k, a: a, aPanelStride: aps, b: b, bPanelStride: bps,
+                                    bStride: bs, c: c, ldc: ldc, bias: bias, residual: res, epilogue: e.avx512)
+                },
+                depthwise: { src, step, taps, off, w, oh, ow, out, res, bias, e in
+                    avx512DepthwisePlane(src: src, rowStep: step, taps: taps, offsets: off, weights: w,
+                                         oh: oh, ow: ow, out: out, residual: res, bias: bias, epilogue: e.avx512)
+                })
+        case .avx2:
+            return KernelSet(
+                isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
+                gemmBlock: { m, n, k, a, aps, b, bps, bs, c, ldc, bias, res, e in
+                    avx2GemmBlock(m: m, n: n, k: k, a: a, aPanelStride: aps, b: b, bPanelStride: bps,
+                                  bStride: bs, c: c, ldc: ldc, bias: bias, residual: res, epilogue: e.avx2)
+                },
+                depthwise: { src, step, taps, off, w, oh, ow, out, res, bias, e in
+                    avx2DepthwisePlane(src: src, rowStep: step, taps: taps, offsets: off, weights: w,
+                                       oh: oh, ow: ow, out: out, residual: res, bias: bias, epilogue: e.avx2)
+                })
+        case .generic:
+            return .generic
+        }
+    }
+
+    static let generic = KernelSet(
+        isa: .generic, mr: PortableKernels.mr, nr: PortableKernels.nr, vectorWidth: 1,
+        gemmBlock: PortableKernels.gemmBlock, depthwise: PortableKernels.depthwise)
+}

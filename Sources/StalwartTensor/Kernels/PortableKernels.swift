@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Baseline-ISA kernels (no target features): the fallback when the CPU has neither AVX-512
+/// nor AVX2+FMA, and the layout twin of the ISA microkernels (same packing, smaller tiles).
+/// Written with SIMD4 (SSE2 on x86-64) and plain `a * b + c`: without hardware FMA,
+/// `.addingProduct` would become a libm call per lane.
+enum PortableKernels {
+    static let mr = 4
+    static let nr = 8
+
+    /// Scalar activation by code (see `KernelEpilogue`); sigmoid uses libm `exp`, exactly
+    /// like `FusedActivation.apply`.
+    @inline(__always)
+    static func act(_ x: Float, _ e: KernelEpilogue) -> Float {
+        switch e.act {
+        case 1: return x > 0 ? x : 0
+        case 2: return Swift.min(Swift.max(x, e.p0), e.p1)
+        case 3: return x >= 0 ? x : e.p0 * x
+        case 4: return Swift.max(0, Swift.min(1, e.p0 * x + e.p1))
+        case 5: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
+        case 6: return 1 / (1 + Float(exp(Double(-x))))
+        default: return x
+        }
+    }
+
+    static func gemmBlock(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ aPanelStride: Int,
+                          _ b: UnsafePointer<Float>, _ bPanelStride: Int, _ bStride: Int,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                          _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+                          _ e: KernelEpilogue) {
+        var i = 0
+        var ap = a
+        while i < m {
+            let mr = Swift.min(4, m - i)
+            var j = 0
+            var bp = b
+            while j < n {
+                let nr = Swift.min(8, n - j)
+                kernel4x8(k, ap, bp, bStride, c + (i * ldc + j), ldc, mr, nr,
+                          bias.map { $0 + i }, residual.map { $0 + (i * ldc + j) }, e)
+                j += 8
+                bp += bPanelStride
+            }
+            i += 4
+            ap += aPanelStride
+        }
+    }
+
+    @inline(never)
+    static func kernel4x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                          _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ e: KernelEpilogue) {
+        typealias V = SIMD4<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        let step = bStride * 4
+        for _ in 0..<k {
+            let b0 = pb.loadUnaligned(as: V.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: 16, as: V.self)
+            let a0 = V(repeating: pa[0]), a1 = V(repeating: pa[1])
+            let a2 = V(repeating: pa[2]), a3 = V(repeating: pa[3])
+            c00 = c00 + a0 * b0; c01 = c01 + a0 * b1
+            c10 = c10 + a1 * b0; c11 = c11 + a1 * b1
+            c20 = c20 + a2 * b0; c21 = c21 + a2 * b1
+            c30 = c30 + a3 * b0; c31 = c31 + a3 * b1
+            pa += 4
+            pb += step
+        }
+        for r in 0..<mr {
+            let v0: V, v1: V
+            switch r {
+            case 0: v0 = c00; v1 = c01
+            case 1: v0 = c10; v1 = c11
+            case 2: v0 = c20; v1 = c21
+            default: v0 = c30; v1 = c31
+            }
+            let cp = c + r * ldc
+            let rp = res.map { $0 + r * ldc }
+            let bv = bias?[r] ?? 0
+            for j in 0..<nr {
+                var x = (j < 4 ? v0[j] : v1[j - 4]) * e.alpha
+                if e.beta != 0 { x += e.beta * cp[j] }
+                x += bv
+                if let rp { x += rp[j] }
+                cp[j] = act(x, e)
+            }
+        }
+    }
+
+    static func depthwise(_ src: UnsafePointer<Float>, _ rowStep: Int, _ taps: Int,
+                          _ offsets: UnsafePointer<Int>, _ weights: UnsafePointer<Float>,
+                          _ oh: Int, _ ow: Int, _ out: UnsafeMutablePointer<Float>,
+                          _ residual: UnsafePointer<Float>?, _ bias: Float, _ e: KernelEpilogue) {
+        for oy in 0..<oh {
+            let row = src + oy * rowStep
+            let orow = out + oy * ow
+            let rrow = residual.map { $0 + oy * ow }
+            for ox in 0..<ow {
+                var acc = bias
+                for t in 0..<taps { acc += weights[t] * row[offsets[t] + ox] }
+                if let rrow { acc += rrow[ox] }
+                orow[ox] = act(acc, e)
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import XCTest
+@testable import StalwartTensor
+
+/// PackedConv2D vs `Reference.conv2d` for every ISA this CPU supports.
+/// Tolerance: |x − ref| ≤ 1e-4 · (1 + Σ|w·x| + |bias| + |residual|) — float sums in another
+/// order, and the vectorized sigmoid's exp (≈ 2 ulp).
+final class PackedConv2DTests: XCTestCase {
+    typealias S = KernelTestSupport
+
+    struct Case {
+        var batch: Int, cin: Int, cout: Int, groups: Int
+        var kh: Int, kw: Int, sh: Int = 1, sw: Int = 1, dh: Int = 1, dw: Int = 1
+        var pads: (Int, Int, Int, Int) = (0, 0, 0, 0)  // top, left, bottom, right
+        var h: Int, w: Int
+        var geometry: Conv2DGeometry {
+            Conv2DGeometry(inChannels: cin, outChannels: cout, groups: groups, kernelH: kh, kernelW: kw,
+                           strideH: sh, strideW: sw, dilationH: dh, dilationW: dw,
+                           padTop: pads.0, padLeft: pads.1, padBottom: pads.2, padRight: pads.3)
+        }
+    }
+
+    static let activations: [FusedActivation] = [
+        .none, .relu, .clip(min: 0, max: 6), .leakyRelu(alpha: 0.1),
+        .hardSigmoid(alpha: 0.2, beta: 0.5), .hardSwish, .sigmoid,
+    ]
+
+    static let cases: [Case] = [
+        // Pointwise (GEMM on the input), channels not multiples of 16, K > 256, N > 512.
+        Case(batch: 1, cin: 3, cout: 5, groups: 1, kh: 1, kw: 1, h: 7, w: 9),
+        Case(batch: 3, cin: 17, cout: 33, groups: 1, kh: 1, kw: 1, h: 13, w: 11),
+        Case(batch: 1, cin: 300, cout: 40, groups: 1, kh: 1, kw: 1, h: 30, w: 25),
+        Case(batch: 2, cin: 24, cout: 144, groups: 1, kh: 1, kw: 1, h: 1, w: 1),
+        // 1×1 with stride / padding (im2col path).
+        Case(batch: 1, cin: 8, cout: 12, groups: 1, kh: 1, kw: 1, sh: 2, sw: 2, h: 9, w: 7),
+        Case(batch: 2, cin: 5, cout: 7, groups: 1, kh: 1, kw: 1, pads: (1, 0, 2, 1), h: 6, w: 5),
+        // General.
+        Case(batch: 3, cin: 5, cout: 7, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 10, w: 12),
+        Case(batch: 1, cin: 6, cout: 10, groups: 1, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 15, w: 13),
+        Case(batch: 1, cin: 3, cout: 32, groups: 1, kh: 3, kw: 3, sh: 2, sw: 2, pads: (0, 0, 1, 1), h: 33, w: 31),
+        Case(batch: 1, cin: 4, cout: 6, groups: 1, kh: 3, kw: 3, dh: 2, dw: 2, pads: (2, 2, 2, 2), h: 11, w: 9),
+        Case(batch: 1, cin: 3, cout: 4, groups: 1, kh: 3, kw: 2, sh: 1, sw: 2, pads: (0, 1, 2, 0), h: 8, w: 10),
+        Case(batch: 1, cin: 3, cout: 16, groups: 1, kh: 7, kw: 7, sh: 2, sw: 2, pads: (3, 3, 3, 3), h: 23, w: 21),
+        Case(batch: 1, cin: 40, cout: 20, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 9, w: 9),
+        Case(batch: 1, cin: 2, cout: 3, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 1, w: 1),
+        Case(batch: 1, cin: 2, cout: 3, groups: 1, kh: 5, kw: 5, h: 5, w: 5),
+        // Grouped.
+        Case(batch: 2, cin: 6, cout: 10, groups: 2, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 9, w: 8),
+        Case(batch: 1, cin: 8, cout: 8, groups: 4, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 11, w: 10),
+        Case(batch: 1, cin: 8, cout: 16, groups: 8, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 7, w: 7),  // multiplier 2
+        // Depthwise.
+        Case(batch: 1, cin: 19, cout: 19, groups: 19, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 17, w: 23),
+        Case(batch: 2, cin: 21, cout: 21, groups: 21, kh: 3, kw: 3, sh: 2, sw: 2, pads: (0, 0, 1, 1), h: 18, w: 18),
+        Case(batch: 1, cin: 10, cout: 10, groups: 10, kh: 5, kw: 5, pads: (2, 2, 2, 2), h: 14, w: 14),
+        Case(batch: 3, cin: 9, cout: 9, groups: 9, kh: 5, kw: 5, sh: 2, sw: 2, pads: (1, 1, 2, 2), h: 15, w: 15),
+        Case(batch: 1, cin: 5, cout: 5, groups: 5, kh: 7, kw: 7, dh: 2, dw: 2, pads: (6, 6, 6, 6), h: 9, w: 35),
+        Case(batch: 1, cin: 4, cout: 4, groups: 4, kh: 3, kw: 3, sh: 3, sw: 3, pads: (0, 2, 1, 0), h: 13, w: 40),
+        Case(batch: 1, cin: 7, cout: 7, groups: 7, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 1, w: 1),
+        Case(batch: 1, cin: 3, cout: 3, groups: 3, kh: 1, kw: 1, h: 4, w: 33),
+        Case(batch: 2, cin: 32, cout: 32, groups: 32, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 56, w: 56),
+    ]
+
+    func check(_ ks: KernelSet, _ c: Case, activation: FusedActivation, withBias: Bool, withResidual: Bool,
+               pool: ThreadPool, rng: inout S.Rng, file: StaticString = #filePath, line: UInt = #line) throws {
+        let g = c.geometry
+        guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
+        let input = rng.floats(c.batch * c.cin * c.h * c.w)
+        let weights = rng.floats(c.cout * (c.cin / c.groups) * c.kh * c.kw)
+        let bias = rng.floats(c.cout)
+        let outCount = c.batch * c.cout * oh * ow
+        let residual = rng.floats(outCount)
+        var out = [Float](repeating: .nan, count: outCount)
+        var ref = out, scale = out
+
+        let conv = try PackedConv2D(geometry: g, weights: weights, bias: withBias ? bias : nil,
+                                    activation: activation, kernels: ks)
+        let bytes = conv.scratchByteCount(batch: c.batch, h: c.h, w: c.w, threads: pool.threadCount)
+        let scratch = alignedAllocate(bytes)
+        defer { free(scratch) }
+        residual.withUnsafeBufferPointer { rp in
+            let res = withResidual ? rp.baseAddress : nil
+            out.withUnsafeMutableBufferPointer { op in
+                conv.run(input: input, output: op.baseAddress!, residual: res, batch: c.batch, h: c.h, w: c.w,
+                         scratch: scratch, pool: pool)
+            }
+            ref.withUnsafeMutableBufferPointer { op in
+                Reference.conv2d(g, batch: c.batch, h: c.h, w: c.w, input: input, weights: weights,
+                                 bias: withBias ? bias : nil, residual: res, activation: activation,
+                                 output: op.baseAddress!)
+            }
+        }
+        let absRes = residual.map { abs($0) }
+        absRes.withUnsafeBufferPointer { rp in
+            scale.withUnsafeMutableBufferPointer { sp in
+                Reference.conv2d(g, batch: c.batch, h: c.h, w: c.w, input: input.map { abs($0) },
+                                 weights: weights.map { abs($0) }, bias: withBias ? bias.map { abs($0) } : nil,
+                                 residual: withResidual ? rp.baseAddress : nil, activation: .none,
+                                 output: sp.baseAddress!)
+            }
+        }
+        let (w, wi) = S.worst(out, ref, scale: scale, tol: 1e-4)
+        if w > 1 || out.contains(where: { $0.isNaN }) {
+            XCTFail("\(ks.isa) \(conv.path) \(c) act \(activation) bias \(withBias) res \(withResidual): "
+                    + "worst \(w) at \(wi) got \(wi >= 0 ? out[wi] : .nan) want \(wi >= 0 ? ref[wi] : .nan)",
+                    file: file, line: line)
+        }
+    }
+
+    func testAllCasesAllISAs() throws {
+        let pool = ThreadPool(threads: 2)
+        for ks in S.kernelSets {
+            var rng = S.Rng(1234)
+            for (i, c) in Self.cases.enumerated() {
+                let act = Self.activations[i % Self.activations.count]
+                try check(ks, c, activation: act, withBias: i % 2 == 0, withResidual: i % 3 != 1,
+                          pool: pool, rng: &rng)
+            }
+        }
+    }
+
+    func testEveryActivationOnEachPath() throws {
+        let pool = ThreadPool(threads: 2)
+        let shapes = [
+            Case(batch: 1, cin: 20, cout: 23, groups: 1, kh: 1, kw: 1, h: 6, w: 7),
+            Case(batch: 1, cin: 20, cout: 20, groups: 20, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 6, w: 19),
+            Case(batch: 2, cin: 6, cout: 9, groups: 3, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 7, w: 9),
+        ]
+        for ks in S.kernelSets {
+            var rng = S.Rng(99)
+            for c in shapes {
+                for act in Self.activations {
+                    for (b, r) in [(true, true), (false, false), (true, false)] {
+                        try check(ks, c, activation: act, withBias: b, withResidual: r, pool: pool, rng: &rng)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Several threads share one PackedConv2D and pool, each with its own scratch and output.
+    func testConcurrentRuns() throws {
+        let pool = ThreadPool(threads: 2)
+        let c = Case(batch: 2, cin: 16, cout: 24, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 20, w: 20)
+        var rng = S.Rng(5)
+        let input = rng.floats(c.batch * c.cin * c.h * c.w)
+        let weights = rng.floats(c.cout * c.cin * 9)
+        let conv = try PackedConv2D(geometry: c.geometry, weights: weights, bias: nil, activation: .relu)
+        let n = c.batch * c.cout * c.h * c.w
+        var ref = [Float](repeating: 0, count: n)
+        ref.withUnsafeMutableBufferPointer { op in
+            Reference.conv2d(c.geometry, batch: c.batch, h: c.h, w: c.w, input: input, weights: weights,
+                             bias: nil, residual: nil, activation: .relu, output: op.baseAddress!)
+        }
+        let bytes = conv.scratchByteCount(batch: c.batch, h: c.h, w: c.w, threads: pool.threadCount)
+        let bad = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+        bad.initialize(repeating: 0, count: 4)
+        defer { bad.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            defer { out.deallocate() }
+            let scratch = alignedAllocate(bytes)
+            defer { free(scratch) }
+            for _ in 0..<20 {
+                conv.run(input: input, output: out, residual: nil, batch: c.batch, h: c.h, w: c.w,
+                         scratch: scratch, pool: pool)
+                for i in 0..<n where abs(out[i] - ref[i]) > 1e-4 * (1 + abs(ref[i])) * 10 {
+                    bad[t] += 1
+                    break
+                }
+            }
+        }
+        XCTAssertEqual((0..<4).map { bad[$0] }, [0, 0, 0, 0])
+    }
+
+    func testInvalidGeometryThrows() {
+        let w = [Float](repeating: 1, count: 64)
+        XCTAssertThrowsError(try PackedConv2D(
+            geometry: Conv2DGeometry(inChannels: 3, outChannels: 4, groups: 2, kernelH: 1, kernelW: 1),
+            weights: w, bias: nil, activation: .none))
+        XCTAssertThrowsError(try PackedConv2D(
+            geometry: Conv2DGeometry(inChannels: 2, outChannels: 2, kernelH: 0, kernelW: 1),
+            weights: w, bias: nil, activation: .none))
+        XCTAssertThrowsError(try PackedConv2D(
+            geometry: Conv2DGeometry(inChannels: 2, outChannels: 2, kernelH: 1, kernelW: 1, strideH: 0),
+            weights: w, bias: nil, activation: .none))
+    }
+
+    /// A window larger than the padded input yields no output and must not touch memory.
+    func testEmptyOutput() throws {
+        let g = Conv2DGeometry(inChannels: 1, outChannels: 1, kernelH: 5, kernelW: 5)
+        let conv = try PackedConv2D(geometry: g, weights: [Float](repeating: 1, count: 25), bias: nil,
+                                    activation: .none)
+        XCTAssertEqual(conv.scratchByteCount(batch: 1, h: 3, w: 3, threads: 2), 0)
+        let input = [Float](repeating: 1, count: 9)
+        var out: [Float] = [42]
+        out.withUnsafeMutableBufferPointer { op in
+            conv.run(input: input, output: op.baseAddress!, residual: nil, batch: 1, h: 3, w: 3, scratch: nil,
+                     pool: ThreadPool(threads: 1))
+        }
+        XCTAssertEqual(out, [42])
+    }
+}

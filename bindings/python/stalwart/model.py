@@ -1,0 +1,368 @@
+"""The public :class:`Model` class: load an ONNX model, inspect it, run it on NumPy arrays."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _lib
+from .errors import InternalError, InvalidArgument, ShapeError
+
+__all__ = ["Model", "TensorInfo"]
+
+# stalwart_dtype code <-> NumPy dtype (native byte order).
+_DTYPE_OF_CODE: dict[int, np.dtype] = {
+    _lib.DTYPE_FLOAT32: np.dtype(np.float32),
+    _lib.DTYPE_UINT8: np.dtype(np.uint8),
+    _lib.DTYPE_INT8: np.dtype(np.int8),
+    _lib.DTYPE_INT32: np.dtype(np.int32),
+    _lib.DTYPE_INT64: np.dtype(np.int64),
+    _lib.DTYPE_BOOL: np.dtype(np.bool_),
+    _lib.DTYPE_FLOAT64: np.dtype(np.float64),
+}
+_CODE_OF_DTYPE: dict[np.dtype, int] = {v: k for k, v in _DTYPE_OF_CODE.items()}
+
+
+def _numpy_dtype(code: int) -> np.dtype:
+    try:
+        return _DTYPE_OF_CODE[code]
+    except KeyError:
+        raise InternalError(
+            f"libStalwart reported element type {code}, which these bindings do not know; "
+            "update the Python bindings"
+        ) from None
+
+
+class TensorInfo(NamedTuple):
+    """Declared name, shape and element type of a model input or output.
+
+    ``shape`` is a tuple with ``None`` for dimensions that are symbolic or unknown until run
+    time (such as the batch); ``dtype`` is a :class:`numpy.dtype`.
+    """
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: np.dtype
+
+
+class Model:
+    """A loaded, validated and prepared ONNX model.
+
+    ``Model(path_or_bytes, threads=None)``:
+
+    * ``path_or_bytes``: a file path (``str`` or :class:`os.PathLike`; external-data tensors
+      are read next to it) or the model's bytes (``bytes``, ``bytearray``, ``memoryview`` or
+      any contiguous buffer; only read during the constructor).
+    * ``threads``: ``None`` for the library default (one per core), ``0`` for one per core,
+      ``1`` to run on the calling thread only, or any count up to 1024.
+
+    A model is immutable once loaded. :meth:`run` may be called from many Python threads at
+    once (ctypes releases the GIL during the C call; each call uses its own scratch memory).
+    :meth:`close` waits for nothing: it frees the model immediately if no call is running,
+    else when the last running call returns; later calls raise :class:`InvalidArgument`.
+
+    Raises (from the constructor): :class:`StalwartIOError` (file unreadable),
+    :class:`ModelError` (not valid ONNX), :class:`UnsupportedError` (an operator, attribute,
+    opset or type Stalwart lacks), :class:`InvalidArgument` (bad ``threads``).
+    """
+
+    def __init__(self, path_or_bytes: str | os.PathLike | bytes, threads: int | None = None):
+        self._handle: Any = None  # set first so __del__ works if loading fails
+        self._lock = threading.Lock()
+        self._active = 0
+        self._closing = False
+        self._source = "<bytes>"
+
+        options = None
+        try:
+            if threads is not None:
+                if isinstance(threads, bool) or not isinstance(threads, int):
+                    raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+                if not -(2**31) <= threads < 2**31:
+                    raise InvalidArgument(f"threads must be between 0 and 1024, got {threads}")
+                options = _lib.OptionsPtr()
+                _lib.lib.stalwart_options_create(ctypes.byref(options))
+                _lib.lib.stalwart_options_set_threads(options, threads)
+
+            handle = _lib.ModelPtr()
+            if isinstance(path_or_bytes, (str, os.PathLike)):
+                path = os.fspath(path_or_bytes)
+                if isinstance(path, str):
+                    self._source = path
+                    encoded = os.fsencode(path)
+                else:
+                    self._source = os.fsdecode(path)
+                    encoded = path
+                if b"\0" in encoded:
+                    raise InvalidArgument(f"model path contains a NUL character: {path!r}")
+                _lib.lib.stalwart_model_load(encoded, options, ctypes.byref(handle))
+            else:
+                try:
+                    buf = np.frombuffer(path_or_bytes, dtype=np.uint8)
+                except (TypeError, ValueError, BufferError):
+                    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+                        buf = np.frombuffer(bytes(path_or_bytes), dtype=np.uint8)
+                    else:
+                        raise TypeError(
+                            "Model() takes a path (str or os.PathLike) or the model's bytes, "
+                            f"not {type(path_or_bytes).__name__}"
+                        ) from None
+                # `buf` stays referenced until the call returns (the library only reads it
+                # during the call).
+                if buf.size == 0:  # a valid pointer to zero bytes, not NULL
+                    buf = np.zeros(1, dtype=np.uint8)[:0]
+                _lib.lib.stalwart_model_load_from_memory(
+                    buf.ctypes.data,
+                    buf.nbytes,
+                    options,
+                    ctypes.byref(handle),
+                )
+            self._handle = handle
+        finally:
+            if options is not None:
+                _lib.lib.stalwart_options_free(options)
+
+        try:
+            self._inputs = self._query(
+                _lib.lib.stalwart_model_input_count,
+                _lib.lib.stalwart_model_input_name,
+                _lib.lib.stalwart_model_input_info,
+            )
+            self._outputs = self._query(
+                _lib.lib.stalwart_model_output_count,
+                _lib.lib.stalwart_model_output_name,
+                _lib.lib.stalwart_model_output_info,
+            )
+        except BaseException:
+            self.close()
+            raise
+        self._input_index = {info.name: i for i, info in enumerate(self._inputs)}
+        self._output_index = {info.name: i for i, info in enumerate(self._outputs)}
+
+    # -- metadata ------------------------------------------------------------------------
+
+    def _query(self, count_fn, name_fn, info_fn) -> list[TensorInfo]:
+        count = ctypes.c_size_t()
+        count_fn(self._handle, ctypes.byref(count))
+        infos = []
+        for i in range(count.value):
+            name = ctypes.c_char_p()
+            name_fn(self._handle, i, ctypes.byref(name))
+            dtype = _lib.stalwart_dtype()
+            rank = ctypes.c_size_t()
+            dims = (ctypes.c_int64 * _lib.MAX_RANK)()
+            info_fn(self._handle, i, ctypes.byref(dtype), dims, _lib.MAX_RANK, ctypes.byref(rank))
+            if rank.value > _lib.MAX_RANK:  # query-then-fill: ask again with room for all
+                dims = (ctypes.c_int64 * rank.value)()
+                info_fn(self._handle, i, ctypes.byref(dtype), dims, rank.value, ctypes.byref(rank))
+            shape = tuple(None if d < 0 else int(d) for d in dims[: rank.value])
+            infos.append(
+                TensorInfo(
+                    (name.value or b"").decode("utf-8", "replace"), shape, _numpy_dtype(dtype.value)
+                )
+            )
+        return infos
+
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        """The inputs to feed at run time, in graph order (initializers excluded)."""
+        self._check_open()
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        """The graph outputs, in graph order."""
+        self._check_open()
+        return list(self._outputs)
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None or self._closing
+
+    # -- running -------------------------------------------------------------------------
+
+    def _bind_inputs(self, feeds) -> tuple[ctypes.Array, list[np.ndarray], int]:
+        """Builds the stalwart_tensor array for `feeds`; returns it, the arrays it borrows
+        (to keep alive until the C call returns) and the number of entries.
+
+        An array that is already C-contiguous with the declared dtype is passed zero-copy;
+        otherwise it is converted once (`np.asarray(..., dtype, order="C")`, which unlike
+        np.ascontiguousarray keeps 0-d arrays 0-d). A dtype is converted when NumPy calls the
+        cast "safe" or the kinds match (float64 -> float32 and uint8 -> float32 are converted;
+        int64 -> float32 and float -> int64 are not); any other array is passed with its own
+        dtype so that the library reports the mismatch.
+        """
+        if isinstance(feeds, Mapping):
+            items = [(str(name), value) for name, value in feeds.items()]
+        else:
+            items = [(None, feeds)]  # a single array binds by position to input 0
+
+        tensors = (_lib.stalwart_tensor * max(len(items), 1))()
+        keep: list[np.ndarray] = []
+        for k, (name, value) in enumerate(items):
+            index = self._input_index.get(name) if name is not None else 0
+            target = self._inputs[index].dtype if index is not None and index < len(self._inputs) else None
+            label = name if name is not None else (self._inputs[0].name if self._inputs else "0")
+
+            a = value if isinstance(value, np.ndarray) else np.asarray(value)
+            if target is not None and a.dtype != target and (
+                np.can_cast(a.dtype, target, "safe") or a.dtype.kind == target.kind
+            ):
+                a = np.asarray(a, dtype=target, order="C")
+            else:
+                if not a.dtype.isnative:
+                    a = a.astype(a.dtype.newbyteorder("="))
+                a = np.asarray(a, order="C")
+            code = _CODE_OF_DTYPE.get(a.dtype)
+            if code is None:
+                expected = f"; the model expects {target}" if target is not None else ""
+                raise ShapeError(
+                    f"input '{label}': element type {a.dtype} cannot cross the Stalwart C "
+                    f"boundary{expected}"
+                )
+            if a.ndim > _lib.MAX_RANK:
+                raise ShapeError(
+                    f"input '{label}': rank {a.ndim} exceeds STALWART_MAX_RANK ({_lib.MAX_RANK})"
+                )
+            keep.append(a)
+            t = tensors[k]
+            t.struct_size = ctypes.sizeof(_lib.stalwart_tensor)
+            t.dtype = code
+            t.name = name.encode("utf-8") if name is not None else None
+            t.data = a.ctypes.data
+            t.capacity_bytes = a.nbytes
+            t.rank = a.ndim
+            for d, n in enumerate(a.shape):
+                t.shape[d] = n
+        return tensors, keep, len(items)
+
+    def run(self, inputs, outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Runs the model.
+
+        Args:
+            inputs: a NumPy array (or array-like) for a single-input model, or a mapping from
+                input name to array. Arrays that are C-contiguous with the declared dtype are
+                read in place; others are converted once.
+            outputs: names of the outputs to compute; default all, in graph order.
+
+        Returns:
+            A dict from output name to a new NumPy array (the library writes into it directly).
+
+        Raises:
+            ShapeError: wrong input count, names, dtypes or shapes.
+            InvalidArgument: the model is closed.
+            StalwartError subclasses for anything else the library reports.
+        """
+        self._enter()
+        try:
+            return self._run(inputs, outputs)
+        finally:
+            self._leave()
+
+    def _run(self, inputs, outputs) -> dict[str, np.ndarray]:
+        tensors, keep, n_in = self._bind_inputs(inputs)
+
+        if outputs is None:
+            names = [o.name for o in self._outputs]
+            by_name = False
+        else:
+            if isinstance(outputs, (str, bytes)):
+                raise TypeError("outputs must be a sequence of output names, not a string")
+            names = [str(n) for n in outputs]
+            by_name = True
+        n_out = len(names)
+        outs = (_lib.stalwart_tensor * max(n_out, 1))()
+        for k, name in enumerate(names):
+            outs[k].struct_size = ctypes.sizeof(_lib.stalwart_tensor)
+            outs[k].name = name.encode("utf-8") if by_name else None
+
+        handle = self._handle
+        _lib.lib.stalwart_model_output_shapes(handle, tensors, n_in, outs, n_out)
+
+        results: dict[str, np.ndarray] = {}
+        for k, name in enumerate(names):
+            o = outs[k]
+            if o.rank > _lib.MAX_RANK:
+                raise InternalError(f"output '{name}': library reported rank {o.rank}")
+            shape = tuple(int(o.shape[d]) for d in range(o.rank))
+            if any(d < 0 for d in shape):
+                raise InternalError(f"output '{name}': library reported shape {shape}")
+            arr = np.empty(shape, dtype=_numpy_dtype(o.dtype))
+            o.data = arr.ctypes.data
+            o.capacity_bytes = arr.nbytes
+            results[name] = arr
+
+        _lib.lib.stalwart_model_run(handle, tensors, n_in, outs, n_out)
+        del keep  # the borrowed inputs were referenced until here
+        return results
+
+    def __call__(self, inputs) -> np.ndarray:
+        """Runs the model and returns its first output only (the others are not computed
+        unless the graph needs them)."""
+        self._enter()
+        try:
+            if not self._outputs:
+                raise ShapeError("the model has no outputs")
+            return self._run(inputs, [self._outputs[0].name])[self._outputs[0].name]
+        finally:
+            self._leave()
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._handle is None or self._closing:
+            raise InvalidArgument(f"the model {self._source!r} is closed")
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._check_open()
+            self._active += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            free = self._closing and self._active == 0 and self._handle is not None
+            if free:
+                handle, self._handle = self._handle, None
+        if free:
+            _lib.lib.stalwart_model_free(handle)
+
+    def close(self) -> None:
+        """Releases the model. Idempotent. Calls still running finish first."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        with lock:
+            if self._handle is None or self._closing:
+                return
+            self._closing = True
+            free = self._active == 0
+            if free:
+                handle, self._handle = self._handle, None
+        if free:
+            _lib.lib.stalwart_model_free(handle)
+
+    def __enter__(self) -> "Model":
+        self._check_open()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: module globals may already be gone
+            pass
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return f"<stalwart.Model {self._source!r} (closed)>"
+        ins = ", ".join(f"{i.name}: {i.dtype}{list(i.shape)}" for i in self._inputs)
+        outs = ", ".join(f"{o.name}: {o.dtype}{list(o.shape)}" for o in self._outputs)
+        return f"<stalwart.Model {self._source!r} ({ins}) -> ({outs})>"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: Swift unit tests (XCTest) on each kernel instruction set this CPU has,
+# then the Python suite (ONNX Runtime parity, ONNX conformance data, per-operator randomized
+# tests, error handling, concurrency, the C boundary) against the release library.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${STALWART_VENV:-$PWD/.venv}"
+[ -x "$VENV/bin/python" ] && [ -f .build/release/libStalwart.so ] || scripts/setup.sh
+
+echo "== swift test (default kernels)"
+swift test
+for isa in avx2 generic; do
+  echo "== swift test StalwartTensorTests with STALWART_ISA=$isa"
+  STALWART_ISA=$isa swift test --skip-build --filter StalwartTensorTests 2>&1 | tail -n 3
+done
+
+echo "== pytest"
+export STALWART_LIB="$PWD/.build/release/libStalwart.so" STALWART_CLI="$PWD/.build/release/stalwart"
+"$VENV/bin/python" -m pytest Tests/python -q -p no:cacheprovider "$@"
