@@ -200,7 +200,7 @@ public func stalwart_model_output_shapes(_ model: OpaquePointer?, _ inputs: Unsa
         let h = handle(model)
         let bound = try TensorBinding.inputs(h.model, inputs, inputCount, needData: false)
         let slots = try TensorBinding.outputs(h.model, outputs, outputCount)
-        let infos = try h.model.outputInfo(dtypes: bound.dtypes, shapes: bound.shapes)
+        let infos = try h.model.outputInfo(dtypes: bound.dtypes, shapes: bound.shapes, data: bound.given)
         for (k, o) in slots.enumerated() { try TensorBinding.describe(infos[o], into: outputs.unsafelyUnwrapped + k) }
     }
 }
@@ -213,7 +213,7 @@ public func stalwart_model_run(_ model: OpaquePointer?, _ inputs: UnsafePointer<
         let h = handle(model)
         let bound = try TensorBinding.inputs(h.model, inputs, inputCount, needData: true)
         let slots = try TensorBinding.outputs(h.model, outputs, outputCount)
-        let infos = try h.model.outputInfo(dtypes: bound.dtypes, shapes: bound.shapes)
+        let infos = try h.model.outputInfo(dtypes: bound.dtypes, shapes: bound.shapes, data: bound.given)
         var dst = [UnsafeMutableRawPointer?](repeating: nil, count: infos.count)
         for (k, o) in slots.enumerated() {
             let t = (outputs.unsafelyUnwrapped + k).pointee

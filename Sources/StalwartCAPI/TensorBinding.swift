@@ -6,6 +6,9 @@ import StalwartTensor
 enum TensorBinding {
     struct Bound {
         var data: [UnsafeRawPointer]
+        /// Data pointers as given (nil where the caller passed none); shape queries use them
+        /// for small integer inputs that define shapes.
+        var given: [UnsafeRawPointer?]
         var dtypes: [DType]
         var shapes: [[Int]]
     }
@@ -46,7 +49,7 @@ enum TensorBinding {
             for d in shape where d <= 0 {
                 throw StalwartError.shapeMismatch("input '\(m.inputs[idx].name)' has a zero-sized or negative dimension: \(shape)")
             }
-            if needData {
+            if needData || t.data != nil {
                 let bytes = try Shape.byteCount(shape, dt)
                 guard let d = t.data else { throw StalwartError.invalidArgument("input '\(m.inputs[idx].name)': data is NULL") }
                 guard t.capacity_bytes >= bytes else {
@@ -57,7 +60,7 @@ enum TensorBinding {
             dtypes[idx] = dt; shapes[idx] = shape
         }
         let sentinel = UnsafeRawPointer(bitPattern: 64).unsafelyUnwrapped
-        return Bound(data: data.map { $0 ?? sentinel }, dtypes: dtypes, shapes: shapes)
+        return Bound(data: data.map { $0 ?? sentinel }, given: data, dtypes: dtypes, shapes: shapes)
     }
 
     /// Resolves each output entry to a model output index.

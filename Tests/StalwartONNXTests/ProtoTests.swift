@@ -358,7 +358,9 @@ final class ProtoTests: XCTestCase {
                         tt.int(1, 1)
                         tt.message(2) { shape in
                             noise(&shape)
+                            shape.int(1, 5)  // dim with wire type 0: skipped, not a dimension
                             shape.message(1) { d in noise(&d); d.int(1, 8); d.string(3, "denotation") }
+                            shape.message(1) { d in d.int(1, 9); d.string(2, "P") }  // oneof: last wins
                         }
                     }
                     tp.string(6, "IMAGE")  // denotation
@@ -379,7 +381,7 @@ final class ProtoTests: XCTestCase {
         XCTAssertEqual(g.nodes.first?.attributes.first?.name, "alpha")
         XCTAssertEqual(g.nodes.first?.attributes.first?.f, 0.5)
         XCTAssertEqual(g.initializers.first?.dims, [4])
-        XCTAssertEqual(g.inputs.first?.type, .tensor(elemType: 1, shape: [.value(8)]))
+        XCTAssertEqual(g.inputs.first?.type, .tensor(elemType: 1, shape: [.value(8), .param("P")]))
         XCTAssertEqual(g.sparseInitializerCount, 1)
     }
 

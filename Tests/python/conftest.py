@@ -8,16 +8,19 @@ The bindings are imported from ``<repo>/bindings/python`` (no install needed). T
 libStalwart from ``$STALWART_LIB`` or the default locations (``stalwart/_lib.py``). Shared
 fixtures (EfficientNet-Lite models, photos, class names) are found at ``$STALWART_SHARED`` or
 ``<repo>/../shared``; tests that need them skip when they are absent.
+
+Environment: ``STALWART_LIB`` (library), ``STALWART_CLI`` (the ``stalwart`` executable, default
+``<repo>/.build/release/stalwart``), ``STALWART_SHARED`` (fixtures), ``STALWART_TEST_INPROCESS=1``
+(run the conformance / per-operator models in-process instead of in the crash-isolating
+worker; useful under a debugger).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +32,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import onnx_builder  # noqa: E402  (needs sys.path above)
-from shared import efficientnet_path, fixtures_dir, preprocess, shared_dir  # noqa: E402,F401
+from shared import fixtures_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

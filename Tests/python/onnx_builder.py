@@ -223,18 +223,32 @@ class EngineCrash(Exception):
 _pool = None
 
 
-def _worker_run(model, feeds, threads_list):
+def _worker_run(model, feeds, threads_list, via_file=None):
     """Loads `model` once per thread count and runs it on `feeds` (a dict, or a list of dicts
-    for several data sets); returns one result (dict, or list of dicts) per thread count."""
+    for several data sets); returns one result (dict, or list of dicts) per thread count.
+    Where `via_file[i]` is true, model bytes are written to a temporary file and loaded by
+    path (stalwart_model_load) instead of from memory (stalwart_model_load_from_memory)."""
+    import tempfile
+
     import stalwart
 
     results = []
-    for threads in threads_list:
-        with stalwart.Model(model, threads=threads) as m:
-            if isinstance(feeds, list):
-                results.append([m.run(f) for f in feeds])
-            else:
-                results.append(m.run(feeds))
+    for i, threads in enumerate(threads_list):
+        source, tmp = model, None
+        if via_file and via_file[i] and isinstance(model, (bytes, bytearray)):
+            tmp = tempfile.NamedTemporaryFile(suffix=".onnx", delete=False)
+            tmp.write(model)
+            tmp.close()
+            source = tmp.name
+        try:
+            with stalwart.Model(source, threads=threads) as m:
+                if isinstance(feeds, list):
+                    results.append([m.run(f) for f in feeds])
+                else:
+                    results.append(m.run(feeds))
+        finally:
+            if tmp is not None:
+                os.unlink(tmp.name)
     return results
 
 
@@ -265,15 +279,16 @@ def _discard_pool(hung: bool) -> str:
     return ", ".join(how) or "unknown"
 
 
-def run_stalwart(model, feeds, threads=(1,), timeout: float = 600):
+def run_stalwart(model, feeds, threads=(1,), via_file=None, timeout: float = 600):
     """``[Model(model, threads=t).run(feeds) for t in threads]``, in the worker process
-    (`model`: path or bytes; `feeds`: a dict, or a list of dicts run on the same model).
+    (`model`: path or bytes; `feeds`: a dict, or a list of dicts run on the same model;
+    `via_file`: per thread count, load bytes through a temporary file).
 
     StalwartError exceptions propagate with their type and message; a dead or hung worker
     raises :class:`EngineCrash`."""
     global _pool
     if os.environ.get("STALWART_TEST_INPROCESS"):
-        return _worker_run(model, feeds, list(threads))
+        return _worker_run(model, feeds, list(threads), via_file)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
@@ -281,7 +296,7 @@ def run_stalwart(model, feeds, threads=(1,), timeout: float = 600):
 
     if _pool is None:
         _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    future = _pool.submit(_worker_run, model, feeds, list(threads))
+    future = _pool.submit(_worker_run, model, feeds, list(threads), via_file)
     try:
         return future.result(timeout=timeout)
     except BrokenProcessPool:

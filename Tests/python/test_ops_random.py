@@ -8,18 +8,19 @@ summation order or FMA use agree to ~1e-6 relative; 1e-4 leaves room for vectori
 transcendental approximations (exp/tanh/erf) while still catching any wrong index, padding or
 broadcast, which produce O(1) errors. atol covers outputs that cancel to ~0.
 
-Every case is run with threads=1 and threads=2. Random data comes from a generator seeded by
+Every case is run with threads=1 (model loaded from memory) and threads=2 (loaded from a
+file), in a crash-isolating worker process (onnx_builder.run_stalwart). Random data comes from a generator seeded by
 the case id (crc32), so each case is reproducible on its own.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from onnx_builder import (
     Const, assert_outputs_close, feeds_of, make_model, node_model, run_ort, run_stalwart,
@@ -169,7 +170,7 @@ for op in ("GlobalAveragePool", "GlobalMaxPool"):
     for xs in [(2, 3, 5, 7), (1, 16, 1, 1), (1, 5, 9, 9)]:
         cid = f"{op}-{'x'.join(map(str, xs))}"
         rng(cid)
-        add(cid, op, {"x": U(xs)}, opset=1)
+        add(cid, op, {"x": U(xs)}, opset=13)
 
 # ---------------------------------------------------------------------------------------------
 # Elementwise binary with broadcasting
@@ -248,15 +249,15 @@ UNARY = [
     ("Floor", 13, (-5, 5), {}),
     ("Ceil", 13, (-5, 5), {}),
     ("HardSwish", 14, (-5, 5), {}),
-    ("HardSigmoid", 6, (-5, 5), {}),
-    ("HardSigmoid", 6, (-5, 5), {"alpha": 0.5, "beta": 0.6}),
+    ("HardSigmoid", 13, (-5, 5), {}),
+    ("HardSigmoid", 13, (-5, 5), {"alpha": 0.5, "beta": 0.6}),
     ("LeakyRelu", 16, (-2, 2), {}),
     ("LeakyRelu", 16, (-2, 2), {"alpha": 0.2}),
-    ("Elu", 6, (-3, 3), {}),
-    ("Elu", 6, (-3, 3), {"alpha": 0.5}),
-    ("Selu", 6, (-3, 3), {}),
-    ("Selu", 6, (-3, 3), {"alpha": 1.5, "gamma": 2.0}),
-    ("Softplus", 1, (-10, 10), {}),
+    ("Elu", 13, (-3, 3), {}),
+    ("Elu", 13, (-3, 3), {"alpha": 0.5}),
+    ("Selu", 13, (-3, 3), {}),
+    ("Selu", 13, (-3, 3), {"alpha": 1.5, "gamma": 2.0}),
+    ("Softplus", 13, (-10, 10), {}),
     ("Identity", 16, (-2, 2), {}),
 ]
 
@@ -274,11 +275,12 @@ for slope_shape in [(3, 1, 1), (1,), ()]:
     rng(cid)
     add(cid, "PRelu", {"x": U((2, 3, 4, 4)), "slope": Const(U(slope_shape, 0, 0.5))}, opset=16)
 
-# Clip: attribute form (opset 6) and input form (opset 11 / 13).
+# Clip: attribute form (Clip-6, in effect for opsets 6-10; built at opset 10 because the engine
+# accepts opsets 7-21) and input form (opset 11 / 13).
 for attrs in ({}, {"min": 0.0, "max": 6.0}, {"min": -0.5, "max": 0.5}, {"min": 0.0}):
-    cid = "Clip-opset6" + "".join(f"-{k}{v}" for k, v in attrs.items())
+    cid = "Clip-opset6attr" + "".join(f"-{k}{v}" for k, v in attrs.items())
     rng(cid)
-    add(cid, "Clip", {"x": U((3, 4, 5), -8, 8)}, opset=6, **attrs)
+    add(cid, "Clip", {"x": U((3, 4, 5), -8, 8)}, opset=10, **attrs)
 for opset in (11, 13):
     for lo, hi in ((0.0, 6.0), (-1.0, None), (None, 0.5), (None, None)):
         cid = f"Clip-opset{opset}-min{lo}-max{hi}"
@@ -323,7 +325,7 @@ for shape, eps in (((2, 3, 5, 5), 1e-5), ((1, 4, 7, 3), 1e-3), ((2, 3, 10), 1e-5
     c = shape[1]
     add(cid, "InstanceNormalization",
         {"x": U(shape, -2, 3), "scale": Const(U((c,), 0.5, 1.5)), "B": Const(U((c,)))},
-        opset=6, epsilon=eps)
+        opset=13, epsilon=eps)
 
 for groups, shape, eps in ((3, (2, 6, 4, 4), 1e-5), (2, (1, 6, 5, 3), 1e-5), (6, (2, 6, 3, 3), 1e-3),
                            (1, (2, 4, 3, 3), 1e-5), (2, (2, 4, 9), 1e-5)):
@@ -408,7 +410,7 @@ for op in ("Softmax", "LogSoftmax"):
 # Shape manipulation
 # ---------------------------------------------------------------------------------------------
 
-for opset in (5, 14):
+for opset in (7, 14):  # Reshape-5 (opsets 5-13) and Reshape-14
     for xs, shape in (((2, 3, 4), [0, -1]), ((2, 3, 4), [-1]), ((2, 3, 4), [2, 0, 2, -1]),
                       ((2, 3, 4, 1), [0, 0, -1]), ((6, 4), [3, 2, 4]), ((1, 1280, 1, 1), [1, -1])):
         cid = f"Reshape-opset{opset}-{_sh(xs)}-to-{'_'.join(map(str, shape))}"
@@ -508,7 +510,7 @@ for axes, xs in (([0], (2, 3)), ([0, 3], (2, 3)), ([-1], (2, 3)), ([1, -1], (4,)
     rng(cid)
     add(cid, "Unsqueeze", {"x": U(xs), "axes": Const(np.array(axes, I64))}, opset=13)
 
-# Pad: constant / reflect / edge, input form (opset 11, 18 with axes) and attribute form (opset 2).
+# Pad: constant / reflect / edge, input form (opset 11, 18 with axes) and attribute form (Pad-2).
 PADS = [
     ("hw", (1, 2, 4, 5), [0, 0, 1, 2, 0, 0, 2, 1]),
     ("all_axes", (2, 3, 4), [1, 0, 2, 0, 1, 1]),
@@ -522,9 +524,9 @@ for mode in ("constant", "reflect", "edge"):
         if mode == "constant":
             inputs["value"] = Const(np.array(1.5, F32))
         add(cid, "Pad", inputs, opset=11, mode=mode)
-        cid = f"Pad-opset2-{mode}-{name}"
+        cid = f"Pad-opset2attr-{mode}-{name}"  # Pad-2 (attribute form), in effect for opsets 2-10
         rng(cid)
-        add(cid, "Pad", {"x": U(xs)}, opset=2, mode=mode, pads=pads,
+        add(cid, "Pad", {"x": U(xs)}, opset=10, mode=mode, pads=pads,
             **({"value": -0.5} if mode == "constant" else {}))
 rng("Pad-opset11-constant_default_value")
 add("Pad-opset11-constant_default_value", "Pad", {"x": U((1, 2, 3, 3)), "pads": Const(np.array([0, 0, 1, 1, 0, 0, 1, 1], I64))}, opset=11)
@@ -674,6 +676,24 @@ for name, attr in (("value", {"value": helper.make_tensor("c", TensorProto.FLOAT
     nodes = [helper.make_node("Constant", [], ["c"], **attr), helper.make_node("Add", ["x", "c"], ["y"])]
     x = U((2, 3))
     CASES.append(Case(cid, make_model(nodes, {"x": x}, ["y"], opset=13), {"x": x}))
+# A Constant whose value tensor stores raw_data (what exporters write), feeding a shape input
+# and a data input.
+for name, arr in (("raw_int64_to_Tile", np.array([2, 1, 3], I64)), ("raw_float_to_Add", None)):
+    cid = f"Constant-{name}"
+    rng(cid)
+    x = U((2, 3, 4))
+    if arr is None:
+        arr = U((3, 4))
+        nodes = [helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(arr)),
+                 helper.make_node("Add", ["x", "c"], ["y"])]
+    else:
+        nodes = [helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(arr)),
+                 helper.make_node("Tile", ["x", "c"], ["y"])]
+    CASES.append(Case(cid, make_model(nodes, {"x": x}, ["y"], opset=13), {"x": x}))
+cid = "ConstantOfShape-raw_value"
+rng(cid)
+add(cid, "ConstantOfShape", {"shape": Const(np.array([2, 3], I64))}, opset=9,
+    value=numpy_helper.from_array(np.array([0.25], F32)))
 cid = "Constant-value_ints_to_Reshape"
 rng(cid)
 nodes = [helper.make_node("Constant", [], ["s"], value_ints=[3, -1]), helper.make_node("Reshape", ["x", "s"], ["y"])]
@@ -730,6 +750,87 @@ CASES.append(Case(cid, make_model(nodes, {"x": x, "zero": Const(np.array(0, I64)
 
 
 # ---------------------------------------------------------------------------------------------
+# Random sweeps: odd sizes that hit the tails of tiled/packed kernels and the thread split.
+# Tolerance: rtol 1e-4 and atol = max(1e-5, 2.4e-7 * K) for a K-term dot product: two correct
+# float32 summations of K products of U(-1,1) values differ by up to ~K * 2^-24 * |partial sums|,
+# far below the O(1) error of a wrong index, pad or tail.
+# ---------------------------------------------------------------------------------------------
+
+
+def _dot_atol(k: int) -> float:
+    return max(ATOL, 2.4e-7 * k)
+
+
+_sweep = np.random.default_rng(20240601)
+for i in range(40):
+    k = int(_sweep.choice([1, 1, 2, 3, 3, 3, 5, 7]))
+    kw = k if _sweep.random() < 0.8 else int(_sweep.choice([1, 3, 5]))
+    stride = int(_sweep.choice([1, 1, 2, 2, 3]))
+    dil = int(_sweep.choice([1, 1, 1, 2]))
+    depthwise = _sweep.random() < 0.3
+    cin = int(_sweep.integers(1, 48))
+    if depthwise:
+        group, cout = cin, cin * int(_sweep.choice([1, 1, 2]))
+    else:
+        group = int(_sweep.choice([g for g in (1, 1, 1, 2, 3, 4) if cin % g == 0]))
+        cout = group * int(_sweep.integers(1, 80 // group + 1))
+    h = int(_sweep.integers((k - 1) * dil + 1, 34))
+    w = int(_sweep.integers((kw - 1) * dil + 1, 34))
+    pads = [int(_sweep.integers(0, k)), int(_sweep.integers(0, kw)), int(_sweep.integers(0, k)), int(_sweep.integers(0, kw))]
+    n = int(_sweep.choice([1, 1, 2, 3]))
+    cid = f"Conv-sweep{i:02d}-n{n}c{cin}o{cout}g{group}-{h}x{w}-k{k}x{kw}s{stride}d{dil}p{''.join(map(str, pads))}"
+    rng(cid)
+    inputs = {"x": U((n, cin, h, w)), "w": Const(U((cout, cin // group, k, kw)))}
+    if _sweep.random() < 0.7:
+        inputs["b"] = Const(U((cout,)))
+    add(cid, "Conv", inputs, opset=11, kernel_shape=[k, kw], strides=[stride, stride],
+        dilations=[dil, dil], pads=pads, group=group, atol=_dot_atol(cin // group * k * kw))
+
+for i in range(30):
+    M, K, N = (int(v) for v in _sweep.integers(1, 140, size=3))
+    ta, tb = int(_sweep.integers(0, 2)), int(_sweep.integers(0, 2))
+    cid = f"Gemm-sweep{i:02d}-{M}x{K}x{N}-tA{ta}tB{tb}"
+    rng(cid)
+    inputs = {"a": U((K, M) if ta else (M, K)), "b": Const(U((N, K) if tb else (K, N))), "c": Const(U((N,)))}
+    add(cid, "Gemm", inputs, opset=13, transA=ta, transB=tb, atol=_dot_atol(K))
+for i in range(20):
+    B = int(_sweep.integers(1, 4))
+    M, K, N = (int(v) for v in _sweep.integers(1, 100, size=3))
+    cid = f"MatMul-sweep{i:02d}-{B}x{M}x{K}x{N}"
+    rng(cid)
+    add(cid, "MatMul", {"a": U((B, M, K)), "b": U((B, K, N)) if i % 2 else Const(U((K, N)))}, opset=13,
+        atol=_dot_atol(K))
+for i in range(16):
+    op = ["MaxPool", "AveragePool"][i % 2]
+    k = int(_sweep.choice([2, 3, 5]))
+    s_ = int(_sweep.choice([1, 2, 3]))
+    p_ = [int(_sweep.integers(0, k // 2 + 1)) for _ in range(4)]
+    ceil = int(_sweep.integers(0, 2))
+    c, h, w = int(_sweep.integers(1, 40)), int(_sweep.integers(k, 30)), int(_sweep.integers(k, 30))
+    cid = f"{op}-sweep{i:02d}-c{c}-{h}x{w}-k{k}s{s_}p{''.join(map(str, p_))}-ceil{ceil}"
+    rng(cid)
+    extra = {"count_include_pad": int(_sweep.integers(0, 2))} if op == "AveragePool" else {}
+    add(cid, op, {"x": U((2, c, h, w))}, opset=12 if op == "MaxPool" else 11, kernel_shape=[k, k],
+        strides=[s_, s_], pads=p_, ceil_mode=ceil, **extra)
+for i in range(10):
+    shape = tuple(int(v) for v in _sweep.integers(1, 9, size=int(_sweep.integers(1, 6))))
+    perm = [int(v) for v in _sweep.permutation(len(shape))]
+    cid = f"Transpose-sweep{i:02d}-{_sh(shape)}-perm{'_'.join(map(str, perm))}"
+    rng(cid)
+    add(cid, "Transpose", {"x": U(shape)}, opset=13, perm=perm)
+for i in range(12):
+    rank = int(_sweep.integers(1, 5))
+    shape = [int(v) for v in _sweep.integers(1, 7, size=rank)]
+    other = [d if _sweep.random() < 0.6 else 1 for d in shape][int(_sweep.integers(0, rank)):]
+    op = ["Add", "Mul", "Sub", "Div"][i % 4]
+    cid = f"{op}-sweep{i:02d}-{_sh(shape)}-{_sh(other)}"
+    rng(cid)
+    a, b = (U(shape), U(other)) if i % 2 else (U(other), U(shape))
+    if op == "Div":
+        b = away_from_zero(b.shape)
+    add(cid, op, {"a": a, "b": b}, opset=14)
+
+# ---------------------------------------------------------------------------------------------
 
 _ids = [c.id for c in CASES]
 assert len(_ids) == len(set(_ids)), sorted({i for i in _ids if _ids.count(i) > 1})
@@ -738,6 +839,7 @@ assert len(_ids) == len(set(_ids)), sorted({i for i in _ids if _ids.count(i) > 1
 @pytest.mark.parametrize("case", CASES, ids=_ids)
 def test_op(case: Case):
     want = run_ort(case.model, case.feeds)
-    results = run_stalwart(case.model, case.feeds, threads=(1, 2))
-    for threads, got in zip((1, 2), results):
-        assert_outputs_close(got, want, case.rtol, case.atol, f"{case.id} threads={threads}")
+    # threads=1 loads from memory, threads=2 from a file (the two loaders must agree).
+    results = run_stalwart(case.model, case.feeds, threads=(1, 2), via_file=(False, True))
+    for how, got in zip(("threads=1 from memory", "threads=2 from file"), results):
+        assert_outputs_close(got, want, case.rtol, case.atol, f"{case.id} {how}")

@@ -5,17 +5,30 @@ import StalwartTensor
 public struct Attributes {
     let node: String
     let byName: [String: AttributeProto]
+    /// Tensor-valued attributes, decoded while the model bytes are alive (their raw_data
+    /// points into the file mapping, which is gone after loading).
+    let tensors: [String: Tensor]
 
     init(node: String, _ list: [AttributeProto]) throws {
         self.node = node
         var d: [String: AttributeProto] = [:]
+        var t: [String: Tensor] = [:]
         for a in list {
             if !a.refAttrName.isEmpty {
                 throw StalwartError.unsupported("\(node): attribute '\(a.name)' refers to a function attribute")
             }
-            d[a.name] = a
+            var copy = a
+            if let tp = a.t, a.type == .tensor || a.type == .undefined {
+                t[a.name] = try TensorDecoding.decode(tp, baseDirectory: nil, what: "\(node) attribute '\(a.name)'")
+            }
+            copy.t = nil
+            copy.g = nil
+            copy.tensors = []
+            copy.graphs = []
+            d[a.name] = copy
         }
         self.byName = d
+        self.tensors = t
     }
 
     public func has(_ name: String) -> Bool { byName[name] != nil }
@@ -55,7 +68,12 @@ public struct Attributes {
     }
     public func string(_ name: String, default d: String) throws -> String { try string(name) ?? d }
 
-    public func tensor(_ name: String) throws -> TensorProto? { try get(name, .tensor)?.t }
+    /// A tensor attribute, decoded at load.
+    public func tensor(_ name: String) throws -> Tensor? {
+        guard try get(name, .tensor) != nil else { return nil }
+        guard let t = tensors[name] else { throw StalwartError.invalidModel("\(node): attribute '\(name)' has no tensor") }
+        return t
+    }
 
     /// Throws `unsupported` naming the first attribute not in `known`.
     public func check(known: Set<String>) throws {

@@ -11,6 +11,7 @@ import StalwartTensor
 enum GraphOptimizer {
     static func optimize(_ g: Graph) throws {
         try foldConstantNodes(g)
+        try ConstantFolding.fold(g)
         fuseConvChains(g)
         // A fused residual may be produced after the conv in file order: re-sort.
         g.nodes = try ModelLoader.topologicalOrder(g.nodes, available: Set(g.inputs.map(\.name)).union(g.constants.keys))
@@ -23,8 +24,8 @@ enum GraphOptimizer {
             guard n.outputs.count == 1 else { throw StalwartError.invalidModel("\(n.label) must have one output") }
             let a = n.attributes
             let t: Tensor
-            if let tp = try a.tensor("value") {
-                t = try TensorDecoding.decode(tp, baseDirectory: nil, what: n.label)
+            if let v = try a.tensor("value") {
+                t = v
             } else if let f = try a.float("value_float") {
                 t = try Tensor(shape: [], floats: [f])
             } else if let fs = try a.floats("value_floats") {

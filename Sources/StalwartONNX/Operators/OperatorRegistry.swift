@@ -95,8 +95,8 @@ public enum OperatorRegistry {
         "Unsqueeze": { ctx in ViewOp(.unsqueeze(ctx.opset < 13 ? try ctx.attrs.ints("axes") ?? [] : nil)) },
         "Identity": { _ in ViewOp(.identity) },
         "Dropout": { ctx in
-            if ctx.node.outputs.count > 1 && !ctx.node.outputs[1].isEmpty { throw ctx.unsupported("Dropout's mask output") }
-            return ViewOp(.identity)
+            if try ctx.attrs.int("training_mode", default: 0) != 0 { throw ctx.unsupported("training_mode=1") }
+            return ctx.node.outputs.count > 1 && !ctx.node.outputs[1].isEmpty ? DropoutWithMaskOp() : ViewOp(.identity)
         },
         "Shape": { ShapeOp(start: try $0.attrs.int("start"), end: try $0.attrs.int("end")) },
         "Size": { _ in ShapeOp(start: nil, end: nil, size: true) },

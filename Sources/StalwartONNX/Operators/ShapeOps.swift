@@ -111,9 +111,7 @@ final class ShapeOp: Operator {
 final class ConstantOfShapeOp: Operator {
     let value: Tensor?
     init(_ ctx: OpBuildContext) throws {
-        if let t = try ctx.attrs.tensor("value") {
-            value = try TensorDecoding.decode(t, baseDirectory: nil, what: "\(ctx.node.label) value")
-        } else { value = nil }
+        value = try ctx.attrs.tensor("value")
     }
     func infer(_ ins: [ValueInfo?]) throws -> [ValueInfo] {
         let shape = try constantInts(ins.first ?? nil, "shape input")
@@ -209,5 +207,19 @@ final class RangeOp: Operator {
             for i in 0..<n { o[i] = a &+ Int32(truncatingIfNeeded: i) &* b }
         default: throw StalwartError.unsupported("Range of \(info.dtype)")
         }
+    }
+}
+
+/// Dropout at inference with its mask output requested: Y = X and an all-true mask.
+final class DropoutWithMaskOp: Operator {
+    func infer(_ ins: [ValueInfo?]) throws -> [ValueInfo] {
+        guard let x = ins.first ?? nil else { throw StalwartError.invalidModel("missing input") }
+        return [ValueInfo(x.dtype, x.shape), ValueInfo(.bool, x.shape)]
+    }
+    func execute(_ io: OpIO) throws {
+        guard let x = io.inputInfo[0], let src = io.inputs[0] else { return }
+        let n = x.shape.reduce(1, *)
+        io.outputs[0].copyMemory(from: src, byteCount: n * x.dtype.byteSize)
+        memset(io.outputs[1], 1, n)
     }
 }

@@ -23,7 +23,10 @@ public enum ONNXDecoder {
     ///   graph layer's job.
     /// - Throws: `StalwartError.invalidModel` naming the field path and byte offset, for any
     ///   malformed input. Never traps on arbitrary bytes.
-    /// - Complexity: one pass over the bytes, except raw tensor data which is not touched.
+    /// - Complexity: one pass over the bytes, except raw tensor data which is not touched
+    ///   (EfficientNet-Lite0, 18 MB: 0.14 ms in release). Memory: the decoded values of a real
+    ///   model take a few hundred KB; the worst case for crafted input is about 70× its size
+    ///   (a file made only of empty 2-byte attribute messages), as with any protobuf parser.
     public static func decodeModel(_ bytes: UnsafeRawBufferPointer) throws -> ModelProto {
         var model = ModelProto()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return model }
@@ -404,14 +407,16 @@ public enum ONNXDecoder {
                         var inner: TypeProto? = nil
                         while !sub.isAtEnd {
                             let (f, w) = try sub.readTag()
-                            if f == 1, var e = try sub.submessage(w) {
-                                do throws(WireError) {
-                                    try decode(&e, into: &inner, depth: depth &+ 1)
-                                } catch {
-                                    throw error.within("elem_type")
+                            switch f {
+                            case 1:
+                                if var e = try sub.submessage(w) {
+                                    do throws(WireError) {
+                                        try decode(&e, into: &inner, depth: depth &+ 1)
+                                    } catch {
+                                        throw error.within("elem_type")
+                                    }
                                 }
-                            } else if f != 1 {
-                                try sub.skip(w)
+                            default: try sub.skip(w)
                             }
                         }
                         type = .other("\(field == 4 ? "sequence" : "optional")(\(typeName(inner)))")
@@ -507,7 +512,7 @@ public enum ONNXDecoder {
                 continue
             }
             do throws(WireError) {
-                guard var sub = try r.submessage(wire) else { return }
+                guard var sub = try r.submessage(wire) else { continue }
                 var d = Dimension.unknown
                 while !sub.isAtEnd {
                     let (f, w) = try sub.readTag()

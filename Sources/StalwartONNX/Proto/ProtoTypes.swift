@@ -3,7 +3,7 @@
 // These mirror `onnx.proto` (proto2, IR version ≤ 14) field for field where Stalwart needs the
 // field, and drop the rest (training info, quantization annotations, sharding, overloads).
 // Absent fields take their protobuf defaults: 0, "", empty arrays, nil for absent sub-messages.
-// Produced by `ONNXDecoder.decodeModel`; see `WireDecoder.swift` for the decoding rules.
+// Produced by `ONNXDecoder.decodeModel`; see `ONNXDecoder.swift` for the decoding rules.
 
 /// A borrowed, read-only view of bytes inside the buffer passed to `ONNXDecoder.decodeModel`.
 ///
@@ -123,7 +123,11 @@ public struct AttributeProto: Sendable {
     public var i: Int64 = 0
     /// UTF-8 text in ONNX practice, but protobuf `bytes`: kept as bytes.
     public var s: [UInt8] = []
-    public var t: TensorProto?
+    /// A tensor value (e.g. `Constant`'s `value`). Stored boxed, like `g`, to keep the struct small.
+    public var t: TensorProto? {
+        get { tensorBox?.value }
+        set { tensorBox = newValue.map(Box.init) }
+    }
     /// A sub-graph (e.g. `If`'s branches). Stored boxed; reading it is a retain.
     public var g: GraphProto? {
         get { graphBox?.value }
@@ -138,6 +142,7 @@ public struct AttributeProto: Sendable {
     public var refAttrName: String = ""
     public var docString: String = ""
 
+    var tensorBox: Box<TensorProto>?
     var graphBox: Box<GraphProto>?
 
     public init() {}

@@ -56,7 +56,10 @@ public final class InferenceModel: @unchecked Sendable {
         // Prepare the plan for the declared shape when every dimension is fixed, so that the
         // first run pays nothing extra and shape errors surface at load.
         if graph.inputs.allSatisfy({ $0.dims.allSatisfy { $0 != nil } }) {
-            _ = try plan(for: graph.inputs.map { $0.dims.map { $0 ?? 1 } })
+            let shapes = graph.inputs.map { $0.dims.map { $0 ?? 1 } }
+            if graph.inputs.allSatisfy({ !InferenceModel.valueKeyed($0.dtype, $0.dims.map { $0 ?? 1 }) }) {
+                _ = try plan(for: shapes, values: shapes.map { _ in nil })
+            }
         }
     }
 
@@ -95,13 +98,32 @@ public final class InferenceModel: @unchecked Sendable {
         "[" + zip(sig.dims, sig.dimNames).map { d, n in d.map(String.init) ?? n ?? "?" }.joined(separator: ", ") + "]"
     }
 
-    /// The cached or newly built plan for these input shapes.
-    func plan(for shapes: [[Int]]) throws -> ExecutionPlan {
-        let key = shapes.flatMap { $0 + [-1] }
+    /// Small integer inputs are treated as shape-defining: plans are keyed by their values.
+    static func valueKeyed(_ dtype: DType, _ shape: [Int]) -> Bool {
+        (dtype == .int64 || dtype == .int32) && shape.reduce(1, *) <= 64
+    }
+
+    /// Copies of the value-keyed inputs (nil for the others, or when `data` is nil).
+    func keyValues(_ data: [UnsafeRawPointer?], dtypes: [DType], shapes: [[Int]]) throws -> [Tensor?] {
+        var out: [Tensor?] = []
+        for i in 0..<shapes.count {
+            guard InferenceModel.valueKeyed(dtypes[i], shapes[i]), let p = data[i] else { out.append(nil); continue }
+            let t: Tensor
+            do { t = try Tensor(dtype: dtypes[i], shape: shapes[i]) } catch { throw StalwartError(error) }
+            t.data.copyMemory(from: p, byteCount: t.byteCount)
+            out.append(t)
+        }
+        return out
+    }
+
+    /// The cached or newly built plan for these input shapes (and value-keyed input values).
+    func plan(for shapes: [[Int]], values: [Tensor?]) throws -> ExecutionPlan {
+        var key = shapes.flatMap { $0 + [-1] }
+        for v in values { if let v { key += v.intValues() + [-2] } }
         planLock.lock()
         if let p = plans[key] { planLock.unlock(); return p }
         planLock.unlock()
-        let p = try ExecutionPlan(graph: graph, ops: ops, inputShapes: shapes, threads: threadCount)
+        let p = try ExecutionPlan(graph: graph, ops: ops, inputShapes: shapes, inputValues: values, threads: threadCount)
         planLock.lock()
         defer { planLock.unlock() }
         if let existing = plans[key] { return existing }
@@ -110,10 +132,12 @@ public final class InferenceModel: @unchecked Sendable {
         return p
     }
 
-    /// Output types and shapes for inputs of these types and shapes (validated).
-    public func outputInfo(dtypes: [DType], shapes: [[Int]]) throws -> [(dtype: DType, shape: [Int])] {
+    /// Output types and shapes for inputs of these types and shapes (validated). `data` is
+    /// needed only for small integer inputs that define shapes (nil entries otherwise).
+    public func outputInfo(dtypes: [DType], shapes: [[Int]], data: [UnsafeRawPointer?]? = nil) throws -> [(dtype: DType, shape: [Int])] {
         try validate(dtypes: dtypes, shapes: shapes)
-        return try plan(for: shapes).outputInfos.map { ($0.dtype, $0.shape) }
+        let values = try keyValues(data ?? shapes.map { _ in nil }, dtypes: dtypes, shapes: shapes)
+        return try plan(for: shapes, values: values).outputInfos.map { ($0.dtype, $0.shape) }
     }
 
     /// Runs the model on raw input buffers. `inputs[i]` holds input i densely packed with
@@ -122,13 +146,14 @@ public final class InferenceModel: @unchecked Sendable {
     public func run(inputs data: [UnsafeRawPointer], dtypes: [DType], shapes: [[Int]],
                     outputs: [UnsafeMutableRawPointer?]) throws {
         try validate(dtypes: dtypes, shapes: shapes)
-        try plan(for: shapes).run(inputs: data, outputs: outputs, pool: pool)
+        let values = try keyValues(data, dtypes: dtypes, shapes: shapes)
+        try plan(for: shapes, values: values).run(inputs: data, outputs: outputs, pool: pool)
     }
 
     /// Convenience: runs on tensors and returns every output as a new tensor.
     public func run(_ inputs: [Tensor]) throws -> [Tensor] {
         let dtypes = inputs.map(\.dtype), shapes = inputs.map(\.shape)
-        let infos = try outputInfo(dtypes: dtypes, shapes: shapes)
+        let infos = try outputInfo(dtypes: dtypes, shapes: shapes, data: inputs.map { UnsafeRawPointer($0.data) })
         var outs: [Tensor] = []
         for i in infos {
             do { outs.append(try Tensor(dtype: i.dtype, shape: i.shape)) } catch { throw StalwartError(error) }

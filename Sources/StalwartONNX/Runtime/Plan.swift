@@ -39,7 +39,9 @@ final class ExecutionPlan {
     deinit { for a in freeArenas { free(a) } }
 
     /// `ops[i]` is the prepared operator of `graph.nodes[i]`.
-    init(graph: Graph, ops: [Operator], inputShapes: [[Int]], threads: Int) throws {
+    /// `inputValues[i]` is non-nil for small integer inputs whose values shape the graph
+    /// (plans are then specialized to those values, e.g. an Expand or Reshape target).
+    init(graph: Graph, ops: [Operator], inputShapes: [[Int]], inputValues: [Tensor?], threads: Int) throws {
         var ids: [String: Int] = [:]
         var infos: [ValueInfo] = []
         var slots: [Slot?] = []
@@ -49,7 +51,7 @@ final class ExecutionPlan {
             return id
         }
         for (i, sig) in graph.inputs.enumerated() {
-            _ = newValue(sig.name, ValueInfo(sig.dtype, inputShapes[i]), .input(i))
+            _ = newValue(sig.name, ValueInfo(sig.dtype, inputShapes[i], constant: inputValues[i]), .input(i))
         }
         for (name, t) in graph.constants where ids[name] == nil {
             _ = newValue(name, ValueInfo(t), .constant(t))

@@ -1,3 +1,4 @@
+import Glibc
 /// The operator layer of the GEMM: packing, cache blocking and task splitting. It only plans
 /// and calls the ISA macro kernels (`KernelSet.gemmBlock`); shared by `Sgemm` and
 /// `PackedConv2D`.
@@ -9,9 +10,9 @@
 ///   (columns ≥ n are zero); panel stride kc·NR.
 enum GemmBlocking {
     /// k-block: a 14×256 A micro-panel (14 KB) stays in L1 while B panels stream from L2.
-    static let kc = 256
+    static let kc = Int(String(cString: getenv("SKC") ?? strdup("256")!)) ?? 256
     /// Largest column block of one task: a kc×512 packed B block is 512 KB (L2).
-    static let ncMax = 512
+    static let ncMax = Int(String(cString: getenv("SNC") ?? strdup("512")!)) ?? 512
 }
 
 /// Geometry of an im2col view of one image (and group) of an NCHW input: row p = (ci, ky, kx),
@@ -138,7 +139,9 @@ enum GemmDriver {
         }
     }
 
-    /// im2col straight into packed B panels (see `Im2ColView`).
+    /// im2col straight into packed B panels (see `Im2ColView`). Works in runs: a run is a
+    /// stretch of columns inside one output row and one B panel, so each is a contiguous
+    /// destination filled by a copy (stride 1), a strided gather, or zeros.
     static func packIm2Col(_ v: Im2ColView, p0: Int, kc: Int, j0: Int, nc: Int, nr: Int,
                            dst: UnsafeMutablePointer<Float>) {
         let khw = v.kh * v.kw
@@ -152,30 +155,46 @@ enum GemmDriver {
             // Output columns ox whose input column ix = ox·sw + xoff lies in [0, w).
             let oxLo = xoff >= 0 ? 0 : ceilDiv(-xoff, v.sw)
             let oxHi = v.w - xoff <= 0 ? 0 : ceilDiv(v.w - xoff, v.sw)  // exclusive
+            /// Writes `count` columns starting at `col`: src[i·stride] when src != nil, else 0.
+            @inline(__always) func emit(_ col: Int, _ count: Int, _ src: UnsafePointer<Float>?, _ stride: Int) {
+                var col = col, left = count, s = src
+                while left > 0 {
+                    let panel = col / nr, lane = col - panel * nr
+                    let run = Swift.min(nr - lane, left)
+                    let d = dst + ((panel * kc + pp) * nr + lane)
+                    if let sp = s {
+                        if stride == 1 {
+                            d.update(from: sp, count: run)
+                        } else {
+                            for t in 0..<run { d[t] = sp[t * stride] }
+                        }
+                        s = sp + run * stride
+                    } else {
+                        d.update(repeating: 0, count: run)
+                    }
+                    col += run
+                    left -= run
+                }
+            }
             var c = 0
             var oy = j0 / v.ow, ox = j0 % v.ow
-            @inline(__always) func put(_ col: Int, _ value: Float) {
-                dst[((col / nr) * kc + pp) * nr + (col % nr)] = value
-            }
             while c < nc {
                 let seg = Swift.min(v.ow - ox, nc - c)
                 let iy = oy * v.sh - v.pt + ky * v.dh
                 if iy < 0 || iy >= v.h {
-                    for t in 0..<seg { put(c + t, 0) }
+                    emit(c, seg, nil, 0)
                 } else {
-                    let row = chan + iy * v.w
                     let lo = Swift.min(Swift.max(oxLo - ox, 0), seg)
                     let hi = Swift.max(Swift.min(oxHi - ox, seg), lo)
-                    for t in 0..<lo { put(c + t, 0) }
-                    var ix = (ox + lo) * v.sw + xoff
-                    for t in lo..<hi { put(c + t, row[ix]); ix += v.sw }
-                    for t in hi..<seg { put(c + t, 0) }
+                    emit(c, lo, nil, 0)
+                    if hi > lo { emit(c + lo, hi - lo, chan + (iy * v.w + (ox + lo) * v.sw + xoff), v.sw) }
+                    emit(c + hi, seg - hi, nil, 0)
                 }
                 c += seg
                 ox = 0
                 oy += 1
             }
-            for col in nc..<padded { put(col, 0) }
+            emit(nc, padded - nc, nil, 0)
         }
     }
 

@@ -259,10 +259,12 @@ extension TensorOps {
     }
 
     /// ONNX Pad for any rank. `pads = [begin_0 … begin_{r-1}, end_0 … end_{r-1}]`; output shape
-    /// `shape[a] + begin_a + end_a` (must be ≥ 0). Negative pads crop (any mode).
-    /// `constantValue` points to one element of the dtype (nil → zero bytes); it is read only
-    /// in `.constant` mode. Where an axis of length 0 must supply reflect/edge/wrap values the
-    /// constant is used. Output rows are built as [prefix | memcpy of the input row | suffix].
+    /// `shape[a] + begin_a + end_a`. Negative pads crop first, then the positive pads extend the
+    /// cropped axis, so reflect/edge/wrap read the cropped data (ONNX Runtime's semantics); a
+    /// crop larger than the axis is invalid. `constantValue` points to one element of the dtype
+    /// (nil → zero bytes) and is read only in `.constant` mode; where a cropped axis of length
+    /// 0 must supply reflect/edge/wrap values the constant (zero) is used. Output rows are built
+    /// as [prefix | memcpy of the input row | suffix].
     public static func pad(_ input: UnsafeRawPointer, shape: [Int], pads: [Int], mode: PadMode,
                            constantValue: UnsafeRawPointer?, elementSize: Int,
                            output: UnsafeMutableRawPointer) {
@@ -270,29 +272,38 @@ extension TensorOps {
         guard pads.count == 2 * r, elementSize > 0, let n = elementCount(shape),
               checkedMul(n, elementSize) != nil else { return }
         var outShape = [Int](repeating: 0, count: r)
+        var cropStart = [Int](repeating: 0, count: r)
+        var keptLen = [Int](repeating: 0, count: r)
         for a in 0..<r {
-            let (t, o1) = shape[a].addingReportingOverflow(pads[a])
-            let (u, o2) = t.addingReportingOverflow(pads[a + r])
-            guard !o1, !o2, u >= 0 else { return }
-            outShape[a] = u
+            let pb = pads[a], pe = pads[a + r]
+            guard pb > Int.min / 4, pe > Int.min / 4, pb < Int.max / 4, pe < Int.max / 4 else { return }
+            let kept = shape[a] - Swift.max(0, -pb) - Swift.max(0, -pe)
+            guard kept >= 0 else { return }
+            cropStart[a] = Swift.max(0, -pb)
+            keptLen[a] = kept
+            outShape[a] = kept + Swift.max(0, pb) + Swift.max(0, pe)
         }
         guard let m = elementCount(outShape), checkedMul(m, elementSize) != nil else { return }
         if m == 0 { return }
         let value = mode == .constant ? constantValue : nil
         if r == 0 { memcpy(output, input, elementSize); return }
 
-        // Per-axis source index for every output index; -1 = constant.
+        // Per-axis source index (into the uncropped input) for every output index; -1 = constant.
         let maps: [[Int]] = (0..<r).map { a in
-            let len = shape[a], pb = pads[a]
-            return (0..<outShape[a]).map { o in padSource(o &- pb, len, mode) }
+            let len = keptLen[a], pb = Swift.max(0, pads[a]), c0 = cropStart[a]
+            return (0..<outShape[a]).map { o in
+                let s = padSource(o &- pb, len, mode)
+                return s < 0 ? -1 : s + c0
+            }
         }
         let inStrides = Shape.strides(shape)
         let last = r - 1
-        let w = outShape[last], inW = shape[last], pb = pads[last]
+        let w = outShape[last], inW = keptLen[last], pb = Swift.max(0, pads[last])
         let lastMap = maps[last]
-        // Output columns [lo, hi) copy input columns [lo - pb, hi - pb) directly.
-        let lo = Swift.min(Swift.max(0, pb), w)
+        // Output columns [lo, hi) copy input columns [lo - pb + crop, hi - pb + crop) directly.
+        let lo = Swift.min(pb, w)
         let hi = Swift.max(lo, Swift.min(w, pb &+ inW))
+        let copyFrom = cropStart[last] &- pb
         let rows = m / w
         var idx = [Int](repeating: 0, count: last)
         for rowIndex in 0..<rows {
@@ -310,7 +321,8 @@ extension TensorOps {
                 let srcRow = input + src &* elementSize
                 for j in 0..<lo { copyOrFill(lastMap[j], srcRow, dst + j &* elementSize, elementSize, value) }
                 if hi > lo {
-                    memcpy(dst + lo &* elementSize, srcRow + (lo &- pb) &* elementSize, (hi &- lo) &* elementSize)
+                    memcpy(dst + lo &* elementSize, srcRow + (lo &+ copyFrom) &* elementSize,
+                           (hi &- lo) &* elementSize)
                 }
                 for j in hi..<w { copyOrFill(lastMap[j], srcRow, dst + j &* elementSize, elementSize, value) }
             }

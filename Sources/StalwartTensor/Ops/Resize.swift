@@ -45,13 +45,16 @@ extension TensorOps {
     }
 
     /// ONNX Resize on `input` of `shape` → `output` of `outShape` (same rank, row-major).
-    /// `scales` has one entry per axis: outShape/shape when the model gave sizes, else the given
-    /// scales (must be finite and > 0 on every interpolated axis). Coordinates follow ONNX
-    /// Runtime's Float arithmetic. `.nearest` maps every axis (clamped to the input);
-    /// `.linear` interpolates between the two neighbours of the clamped coordinate; `.cubic`
-    /// uses 4 taps `⌊x⌋−1 … ⌊x⌋+2`, replicating edge values, or with `excludeOutside` dropping
-    /// taps outside the input and renormalizing the rest. For linear and cubic, an axis whose
-    /// size is unchanged and whose scale is 1 is copied untouched.
+    /// `scales` has one entry per axis: Float(outShape)/Float(shape) when the model gave sizes,
+    /// else the given scales (finite and > 0 on every resized axis). Behaviour matches ONNX
+    /// Runtime: equal shapes copy the input; an axis with scale 1 is copied (for linear and
+    /// cubic only when its length is unchanged too); coordinates follow `CoordinateMap`.
+    /// `.nearest` rounds per `NearestMode` and clamps into the input; `.linear` blends the two
+    /// neighbours of the coordinate clamped to [0, in−1]; `.cubic` uses 4 taps `⌊x⌋−1 … ⌊x⌋+2`,
+    /// replicating edge values, or with `excludeOutside` dropping taps outside the input and
+    /// renormalizing the rest. Every resized axis is interpolated (N-linear / N-cubic as the
+    /// tensor product of 1-D filters; at most 4096 taps per output row, i.e. 6 cubic or 12
+    /// linear resized axes besides the last); tf_crop_and_resize and antialias are not supported.
     public static func resize(_ input: UnsafePointer<Float>, shape: [Int], outShape: [Int],
                               scales: [Float], mode: ResizeMode, transform: CoordinateTransform,
                               excludeOutside: Bool, output: UnsafeMutablePointer<Float>) {
@@ -60,7 +63,8 @@ extension TensorOps {
               let m = elementCount(outShape), checkedMul(m, 4) != nil, checkedMul(n, 4) != nil
         else { return }
         if m == 0 || n == 0 { return }
-        if r == 0 { output[0] = input[0]; return }
+        // Same shape: a plain copy whatever the scales say (as ONNX Runtime does).
+        if shape == outShape { memcpy(output, input, n &* 4); return }
 
         // Per-axis taps: count, then flat (index, weight) arrays of outLen × count.
         var tapCount = [Int](repeating: 1, count: r)
@@ -145,22 +149,38 @@ extension TensorOps {
             }
         }
 
-        // Row loop: combos of (input offset, weight) over the outer axes, last axis inline.
+        // Row loop: combos of (input offset, weight) over the outer axes; each combo's input row
+        // is resampled along the last axis once into a small cache (input rows are reused by
+        // consecutive output rows when upsampling), then the combos are blended with
+        // vectorizable multiply-adds.
         let inStrides = Shape.strides(shape)
         let last = r - 1
         var comboCap = 1
-        for a in 0..<last { comboCap &*= tapCount[a] }
+        for a in 0..<last {
+            comboCap &*= tapCount[a]
+            // Up to 6 cubic (12 linear) resized outer axes; beyond that the tap product explodes.
+            guard comboCap <= 1 << 12 else { return }
+        }
         var comboOff = [Int](repeating: 0, count: comboCap)
         var comboW = [Float](repeating: 1, count: comboCap)
         let outW = outShape[last], tl = tapCount[last]
         let rows = m / outW
         var oidx = [Int](repeating: 0, count: last)
+        let slots = Swift.min(Swift.max(8, 2 &* comboCap), 256)
+        let lastIsCopy = tl == 1 && outW == shape[last] && tapIndex[last] == Array(0..<outW)
+        var cacheKeys = [Int](repeating: -1, count: slots)
+        var cache = [Float](repeating: 0, count: comboCap > 1 && !lastIsCopy ? slots &* outW : 0)
+        var nextSlot = 0
         tapIndex[last].withUnsafeBufferPointer { lib in
         tapWeight[last].withUnsafeBufferPointer { lwb in
         comboOff.withUnsafeMutableBufferPointer { cob in
         comboW.withUnsafeMutableBufferPointer { cwb in
+        cacheKeys.withUnsafeMutableBufferPointer { ckb in
+        cache.withUnsafeMutableBufferPointer { cdb in
             guard let li = lib.baseAddress, let lw = lwb.baseAddress,
-                  let co = cob.baseAddress, let cw = cwb.baseAddress else { return }
+                  let co = cob.baseAddress, let cw = cwb.baseAddress, let keys = ckb.baseAddress
+            else { return }
+            let cacheData = cdb.baseAddress
             for row in 0..<rows {
                 // Expand the combos for this row.
                 co[0] = 0; cw[0] = 1
@@ -185,29 +205,30 @@ extension TensorOps {
                     count &*= t
                 }
                 let dst = output + row &* outW
-                if count == 1 && tl == 1 && cw[0] == 1 {
-                    let src = input + co[0]
-                    for x in 0..<outW { dst[x] = src[li[x]] }
+                if count == 1 && cw[0] == 1 {
+                    resampleRow(input + co[0], li, lw, tl, outW, dst)
                 } else {
                     for x in 0..<outW { dst[x] = 0 }
                     for c in 0..<count {
-                        let src = input + co[c]
                         let wc = cw[c]
                         if wc == 0 { continue }
-                        if tl == 1 {
-                            for x in 0..<outW { dst[x] += wc * (lw[x] * src[li[x]]) }
-                        } else if tl == 2 {
-                            for x in 0..<outW {
-                                let j = 2 &* x
-                                dst[x] += wc * (lw[j] * src[li[j]] + lw[j + 1] * src[li[j + 1]])
+                        let resampled: UnsafePointer<Float>
+                        if lastIsCopy {
+                            resampled = input + co[c]
+                        } else if let data = cacheData {
+                            var slot = -1
+                            for k in 0..<slots where keys[k] == co[c] { slot = k; break }
+                            if slot < 0 {
+                                slot = nextSlot
+                                nextSlot = nextSlot + 1 == slots ? 0 : nextSlot + 1
+                                keys[slot] = co[c]
+                                resampleRow(input + co[c], li, lw, tl, outW, data + slot &* outW)
                             }
+                            resampled = UnsafePointer(data + slot &* outW)
                         } else {
-                            for x in 0..<outW {
-                                var v: Float = 0
-                                for k in 0..<tl { v += lw[x &* tl &+ k] * src[li[x &* tl &+ k]] }
-                                dst[x] += wc * v
-                            }
+                            return
                         }
+                        for x in 0..<outW { dst[x] += wc * resampled[x] }
                     }
                 }
                 var a = last - 1
@@ -218,48 +239,88 @@ extension TensorOps {
                     a -= 1
                 }
             }
-        }}}}
+        }}}}}}
+    }
+
+    /// dst[x] = Σ_k w[x·taps + k] · src[index[x·taps + k]] for x < width.
+    @inline(__always)
+    static func resampleRow(_ src: UnsafePointer<Float>, _ index: UnsafePointer<Int>,
+                            _ weight: UnsafePointer<Float>, _ taps: Int, _ width: Int,
+                            _ dst: UnsafeMutablePointer<Float>) {
+        switch taps {
+        case 1:
+            for x in 0..<width { dst[x] = weight[x] * src[index[x]] }
+        case 2:
+            for x in 0..<width {
+                let j = 2 &* x
+                dst[x] = weight[j] * src[index[j]] + weight[j + 1] * src[index[j + 1]]
+            }
+        case 4:
+            for x in 0..<width {
+                let j = 4 &* x
+                dst[x] = weight[j] * src[index[j]] + weight[j + 1] * src[index[j + 1]]
+                    + weight[j + 2] * src[index[j + 2]] + weight[j + 3] * src[index[j + 3]]
+            }
+        default:
+            for x in 0..<width {
+                var v: Float = 0
+                for k in 0..<taps { v += weight[x &* taps &+ k] * src[index[x &* taps &+ k]] }
+                dst[x] = v
+            }
+        }
     }
 }
 
-/// Output index → input coordinate along one axis, in Double. When `scale` is exactly
-/// Float(out)/Float(in) (sizes were given, or the scale matches them) the ratio in/out is used
-/// exactly, so ties such as 3.5 stay ties instead of becoming 3.4999998 through a rounded
-/// Float scale; measured against ONNX Runtime 1.32 on all 1-D nearest resizes 1…29 → 1…29 this
-/// agrees on 1621 of 1624 mappings (Float division agrees on 1585).
+/// Output index → input coordinate along one axis.
+///
+/// When `scale` is exactly Float(out)/Float(in) (the model gave sizes, or scales that match
+/// them) the coordinate is computed from the exact ratio in/out in Double, so a true tie such as
+/// 3.5 stays a tie instead of becoming 3.4999998 through a rounded Float scale. Otherwise it
+/// follows ONNX Runtime's Float formulas (`upsamplebase.h`) operation by operation. Measured
+/// against ONNX Runtime 1.32 nearest resizes: all 1-D size pairs 1…29 → 1…29 with
+/// round_prefer_ceil agree on 1621 of 1624 mappings (pure Float arithmetic: 1585); random
+/// scale/size/mode mixes agree on ~99%; the rest are float-rounding ties where ONNX Runtime
+/// itself is not consistent with its own formulas.
 struct CoordinateMap {
-    let inLen: Double, outLen: Double
+    let inLen: Int, outLen: Int
     /// The scale is the exact ratio outLen/inLen.
     let exact: Bool
-    let scale: Double
+    let scale: Float
     let transform: TensorOps.CoordinateTransform
-    let symmetricOffset: Double
 
     init(inLen: Int, outLen: Int, scale: Float, transform: TensorOps.CoordinateTransform) {
-        self.inLen = Double(inLen)
-        self.outLen = Double(outLen)
+        self.inLen = inLen
+        self.outLen = outLen
         self.transform = transform
+        self.scale = scale
         exact = inLen > 0 && outLen > 0 && Float(outLen) / Float(inLen) == scale
-        self.scale = Double(scale)
-        // half_pixel_symmetric: keep the scaled image centred when out != scale·in.
-        let adjustment = exact ? 1 : Double(outLen) / (Double(scale) * Double(inLen))
-        symmetricOffset = Double(inLen) / 2 * (1 - adjustment)
     }
 
     @inline(__always)
     func original(_ x: Int) -> Double {
-        let xr = Double(x)
+        if exact {
+            let xr = Double(x), li = Double(inLen), lo = Double(outLen)
+            switch transform {
+            case .halfPixel, .halfPixelSymmetric: return (xr + 0.5) * li / lo - 0.5
+            case .pytorchHalfPixel: return outLen > 1 ? (xr + 0.5) * li / lo - 0.5 : 0
+            case .alignCorners: return outLen == 1 ? 0 : xr * (li - 1) / (lo - 1)
+            case .asymmetric: return xr * li / lo
+            case .tfHalfPixelForNN: return (xr + 0.5) * li / lo
+            }
+        }
+        let xr = Float(x), li = Float(inLen), lo = Float(outLen), sc = scale
         switch transform {
-        case .halfPixel: return unscale(xr + 0.5) - 0.5
-        case .pytorchHalfPixel: return outLen > 1 ? unscale(xr + 0.5) - 0.5 : 0
-        case .alignCorners: return outLen == 1 ? 0 : xr * (inLen - 1) / (outLen - 1)
-        case .asymmetric: return unscale(xr)
-        case .tfHalfPixelForNN: return unscale(xr + 0.5)
-        case .halfPixelSymmetric: return symmetricOffset + unscale(xr + 0.5) - 0.5
+        case .halfPixel: return Double((xr + 0.5) / sc - 0.5)
+        case .pytorchHalfPixel: return lo > 1 ? Double((xr + 0.5) / sc - 0.5) : 0
+        case .alignCorners: return outLen == 1 ? 0 : Double(xr * (li - 1) / (lo - 1))
+        case .asymmetric: return Double(xr / sc)
+        case .tfHalfPixelForNN: return Double((xr + 0.5) / sc)
+        case .halfPixelSymmetric:
+            let outputWidth = sc * li
+            let adjustment = lo / outputWidth
+            let center = li / 2
+            let offset = center * (1 - adjustment)
+            return Double(Float(Double(offset) + (Double(xr) + 0.5) / Double(sc) - 0.5))
         }
     }
-
-    /// v / scale; with an exact ratio, v·in/out (one rounding, ties preserved).
-    @inline(__always)
-    private func unscale(_ v: Double) -> Double { exact ? v * inLen / outLen : v / scale }
 }

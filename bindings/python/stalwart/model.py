@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import operator
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -81,8 +82,9 @@ class Model:
         options = None
         try:
             if threads is not None:
-                if isinstance(threads, bool) or not isinstance(threads, int):
-                    raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+                if isinstance(threads, bool):
+                    raise TypeError("threads must be an int or None, not bool")
+                threads = operator.index(threads)  # int, numpy integers; TypeError otherwise
                 if not -(2**31) <= threads < 2**31:
                     raise InvalidArgument(f"threads must be between 0 and 1024, got {threads}")
                 options = _lib.OptionsPtr()
@@ -190,8 +192,8 @@ class Model:
         """Builds the stalwart_tensor array for `feeds`; returns it, the arrays it borrows
         (to keep alive until the C call returns) and the number of entries.
 
-        An array that is already C-contiguous with the declared dtype is passed zero-copy;
-        otherwise it is converted once (`np.asarray(..., dtype, order="C")`, which unlike
+        An array that is already C-contiguous, aligned and of the declared dtype is passed
+        zero-copy; otherwise it is converted once (`np.asarray(..., dtype, order="C")`, which unlike
         np.ascontiguousarray keeps 0-d arrays 0-d). A dtype is converted when NumPy calls the
         cast "safe" or the kinds match (float64 -> float32 and uint8 -> float32 are converted;
         int64 -> float32 and float -> int64 are not); any other array is passed with its own
@@ -218,6 +220,8 @@ class Model:
                 if not a.dtype.isnative:
                     a = a.astype(a.dtype.newbyteorder("="))
                 a = np.asarray(a, order="C")
+            if not a.flags.aligned:  # e.g. np.frombuffer at an odd offset: copy to aligned memory
+                a = a.copy()
             code = _CODE_OF_DTYPE.get(a.dtype)
             if code is None:
                 expected = f"; the model expects {target}" if target is not None else ""

@@ -1,0 +1,149 @@
+"""The public Python API of the bindings: loading from paths and buffers, metadata, binding
+inputs by name or position, output subsets, lifetime, and GIL release."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import threading
+import time
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+import stalwart
+from onnx_builder import Const, make_model, run_ort
+from shared import efficientnet_path
+
+
+def multi_io_model() -> bytes:
+    """Inputs a [N, 4] float32 and k [3] int64; outputs s = a + 1, t = shape(a), m = a * 2."""
+    nodes = [
+        helper.make_node("Add", ["a", "one"], ["s"]),
+        helper.make_node("Shape", ["a"], ["t"]),
+        helper.make_node("Mul", ["a", "two"], ["m0"]),
+        helper.make_node("Gather", ["m0", "k"], ["m"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 4]),
+         helper.make_tensor_value_info("k", TensorProto.INT64, [3])],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, ["N", 4]),
+         helper.make_tensor_value_info("t", TensorProto.INT64, [2]),
+         helper.make_tensor_value_info("m", TensorProto.FLOAT, ["N", 3])],
+        initializer=[helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+                     helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 7
+    return model.SerializeToString()
+
+
+@pytest.fixture(scope="module")
+def multi():
+    with stalwart.Model(multi_io_model(), threads=1) as m:
+        yield m
+
+
+def test_metadata(multi):
+    assert multi.inputs == [
+        stalwart.TensorInfo("a", (None, 4), np.dtype(np.float32)),
+        stalwart.TensorInfo("k", (3,), np.dtype(np.int64)),
+    ]
+    assert [o.name for o in multi.outputs] == ["s", "t", "m"]
+    assert multi.outputs[1] == stalwart.TensorInfo("t", (2,), np.dtype(np.int64))
+    assert multi.outputs[2].shape == (None, 3)
+    assert "a: float32[None, 4]" in repr(multi)
+
+
+def test_run_by_name_and_subsets(multi):
+    a = np.arange(20, dtype=np.float32).reshape(5, 4)
+    k = np.array([3, 0, -1], np.int64)
+    out = multi.run({"k": k, "a": a})
+    assert list(out) == ["s", "t", "m"]
+    np.testing.assert_array_equal(out["s"], a + 1)
+    np.testing.assert_array_equal(out["t"], [5, 4])
+    np.testing.assert_array_equal(out["m"], (a * 2)[:, [3, 0, 3]])
+    assert out["t"].dtype == np.int64
+    only = multi.run({"a": a, "k": k}, outputs=["m", "s"])
+    assert list(only) == ["m", "s"]
+    np.testing.assert_array_equal(only["m"], out["m"])
+    # model(x) is the first output; outputs are fresh, writable, owned arrays.
+    first = multi({"a": a, "k": k})
+    np.testing.assert_array_equal(first, a + 1)
+    assert first.flags.writeable and first.flags.owndata and first.flags.c_contiguous
+    with pytest.raises(TypeError):
+        multi.run({"a": a, "k": k}, outputs="s")
+
+
+def test_loading_sources(tmp_path):
+    data = multi_io_model()
+    path = tmp_path / "m.onnx"
+    path.write_bytes(data)
+    a = np.ones((2, 4), np.float32)
+    k = np.zeros(3, np.int64)
+    want = stalwart.Model(data).run({"a": a, "k": k})
+    for source in (str(path), path, pathlib.PurePosixPath(path), os.fsencode(str(path)).decode(),
+                   bytearray(data), memoryview(data), np.frombuffer(data, np.uint8)):
+        with stalwart.Model(source, threads=1) as m:
+            got = m.run({"a": a, "k": k})
+            for name in want:
+                np.testing.assert_array_equal(got[name], want[name])
+    with pytest.raises(TypeError):
+        stalwart.Model(12345)
+
+
+def test_single_array_input_and_layouts():
+    rng = np.random.default_rng(0)
+    w = Const(rng.standard_normal((4, 3, 3, 3)).astype(np.float32))
+    data = make_model(helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3]),
+                      {"x": np.zeros((2, 3, 7, 7), np.float32), "w": w}, ["y"], opset=13)
+    x = rng.uniform(-1, 1, (2, 3, 7, 7)).astype(np.float32)
+    want = run_ort(data, {"x": x})["y"]
+    with stalwart.Model(data) as m:
+        for variant in (x, x.tolist(), np.asfortranarray(x), x.astype(np.float64),
+                        np.ascontiguousarray(x[:, :, ::-1])[:, :, ::-1], x.astype(">f4")):
+            np.testing.assert_allclose(m(variant), want, rtol=1e-5, atol=1e-5)
+        # The caller's arrays are never modified.
+        x_copy = x.copy()
+        m(x)
+        np.testing.assert_array_equal(x, x_copy)
+
+
+def test_threads_option_gives_identical_results():
+    x = np.random.default_rng(5).uniform(-1, 1, (2, 3, 224, 224)).astype(np.float32)
+    outs = []
+    for threads in (None, 0, 1, 2):
+        with stalwart.Model(efficientnet_path("lite0"), threads=threads) as m:
+            outs.append(m(x))
+    for o in outs[1:]:
+        np.testing.assert_allclose(o, outs[0], rtol=0, atol=1e-4)
+
+
+def test_gil_released_during_run():
+    """While one thread is inside stalwart_model_run, Python code keeps running."""
+    with stalwart.Model(efficientnet_path("lite0"), threads=1) as m:
+        x = np.zeros((4, 3, 224, 224), np.float32)
+        m(x[:1])  # warm up
+        done = threading.Event()
+        t = threading.Thread(target=lambda: (m(x), m(x), done.set()))
+        ticks = 0
+        start = time.perf_counter()
+        t.start()
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0)
+        t.join()
+        elapsed = time.perf_counter() - start
+    # With the GIL held for the whole call, the loop could not run during it at all.
+    assert ticks > 100, f"only {ticks} loop iterations in {elapsed:.3f} s"
+
+
+def test_module_surface():
+    assert stalwart.API_VERSION == 1
+    assert os.path.isfile(stalwart.library_path)
+    for name in ("StalwartError", "InvalidArgument", "StalwartIOError", "ModelError",
+                 "UnsupportedError", "ShapeError", "OutOfMemory", "BufferTooSmall",
+                 "InternalError", "Model", "TensorInfo", "version", "api_version"):
+        assert hasattr(stalwart, name), name
