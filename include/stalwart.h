@@ -86,8 +86,9 @@ uint32_t stalwart_api_version(void);
 const char *stalwart_version(void);
 
 /** The message of the most recent failed call on the calling thread, or "" if none failed.
- *  The string is owned by the library, thread-local, and valid until the next Stalwart call
- *  on the same thread. Successful calls do not clear it. */
+ *  The string is owned by the library and thread-local. Successful calls neither clear nor
+ *  invalidate it; it stays valid until the next failing call on the same thread (or until
+ *  the thread exits). */
 const char *stalwart_last_error(void);
 
 /** A short static description of a status code ("ok", "invalid argument", ...). Never NULL;
@@ -123,8 +124,9 @@ stalwart_status stalwart_options_set_threads(stalwart_options *options, int32_t 
  *  scratch memory. Only stalwart_model_free() must not race with other calls. */
 typedef struct stalwart_model stalwart_model;
 
-/** Loads an ONNX model from a file path (UTF-8). External-data tensors are read from files
- *  next to the model. `options` may be NULL for defaults and is not retained.
+/** Loads an ONNX model from a file path (UTF-8): default-domain opsets 7–21, float32
+ *  compute. External-data tensors are read from files next to the model (never outside its
+ *  directory). The file is validated, optimized and its weights packed during the call. `options` may be NULL for defaults and is not retained.
  *  On success *out receives a new model owned by the caller (free with
  *  stalwart_model_free()). */
 stalwart_status stalwart_model_load(const char *path, const stalwart_options *options,
@@ -175,10 +177,13 @@ stalwart_status stalwart_model_output_info(const stalwart_model *model, size_t i
 
 /** Describes one tensor crossing the boundary. Set struct_size = sizeof(stalwart_tensor)
  *  so that future versions can append fields.
- *  Inputs: `data` points to `capacity_bytes` bytes of densely packed row-major elements of
- *  `dtype` with the given shape; the memory is only read during the call.
- *  Outputs: `data` points to a caller-owned buffer of `capacity_bytes` bytes; on success the
- *  library writes the elements there and sets `dtype`, `rank` and `shape`. */
+ *  Inputs: `data` points to at least `capacity_bytes` bytes (which must cover the shape, else
+ *  STALWART_ERROR_INVALID_ARGUMENT) of densely packed row-major elements of `dtype`, aligned
+ *  to the element size; the memory is only read during the call. Every dimension must be
+ *  ≥ 1 (zero-sized or negative dimensions give STALWART_ERROR_SHAPE_MISMATCH).
+ *  Outputs: `data` points to a caller-owned buffer of `capacity_bytes` bytes, aligned to the
+ *  element size; on success the library writes the elements there and sets `dtype`, `rank`
+ *  and `shape`. On failure output entries and buffers are left untouched. */
 typedef struct stalwart_tensor {
     uint32_t struct_size;
     stalwart_dtype dtype;
@@ -200,9 +205,13 @@ stalwart_status stalwart_model_output_shapes(const stalwart_model *model,
 
 /** Runs the model. `inputs` must bind every model input exactly once (count, dtype and every
  *  fixed dimension are checked; symbolic dimensions such as the batch take the given size).
- *  `outputs` may request any subset of the model outputs (by name, or by position when
- *  name is NULL); each buffer must hold the output (see stalwart_model_output_shapes()),
- *  else STALWART_ERROR_BUFFER_TOO_SMALL is returned before any work is done.
+ *  `outputs` may request any subset of the model outputs, each at most once (by name, or by
+ *  position when name is NULL; binding one twice is STALWART_ERROR_INVALID_ARGUMENT); each
+ *  buffer must hold the output (see stalwart_model_output_shapes()), else
+ *  STALWART_ERROR_BUFFER_TOO_SMALL is returned before any work is done.
+ *  Small integer inputs (int64/int32 with at most 64 elements) may define shapes (e.g. the
+ *  target of an Expand); their values are then part of the plan, and
+ *  stalwart_model_output_shapes() needs their `data` too.
  *  Thread-safe: may be called concurrently on the same model. The work is spread over the
  *  model's thread count; concurrent calls share those threads. */
 stalwart_status stalwart_model_run(const stalwart_model *model, const stalwart_tensor *inputs,

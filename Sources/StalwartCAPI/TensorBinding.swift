@@ -71,12 +71,17 @@ enum TensorBinding {
         for k in 0..<n {
             let t = p.unsafelyUnwrapped[k]
             try checkHeader(t, "output \(k)")
+            var idx = k
             if let nm = name(t) {
                 guard let i = m.outputs.firstIndex(where: { $0.name == nm }) else {
                     throw StalwartError.invalidArgument("model has no output named '\(nm)'")
                 }
-                out.append(i)
-            } else { out.append(k) }
+                idx = i
+            }
+            guard !out.contains(idx) else {
+                throw StalwartError.invalidArgument("output '\(m.outputs[idx].name)' is bound twice")
+            }
+            out.append(idx)
         }
         return out
     }

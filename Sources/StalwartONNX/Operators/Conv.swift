@@ -50,8 +50,8 @@ final class ConvOp: Operator {
         }
         guard let k = ks else { throw ctx.unsupported("weights computed at run time need kernel_shape") }
         spatialRank = k.count
-        guard spatialRank == 1 || spatialRank == 2 else {
-            throw ctx.unsupported("\(spatialRank)-D convolution (only 1-D and 2-D are supported)")
+        guard (1...3).contains(spatialRank) else {
+            throw ctx.unsupported("\(spatialRank)-D convolution (1-D, 2-D and 3-D are supported)")
         }
         kernel = k
         strides = try a.ints("strides") ?? Array(repeating: 1, count: spatialRank)
@@ -67,7 +67,7 @@ final class ConvOp: Operator {
             if let b = bias, b.shape != [w.shape[0]] || b.dtype != .float32 {
                 throw ctx.fail("bias shape \(b.shape) does not match \(w.shape[0]) output channels")
             }
-            if autoPad == "NOTSET" || autoPad == "VALID" {
+            if spatialRank <= 2 && (autoPad == "NOTSET" || autoPad == "VALID") {
                 let g = ConvOp.geometry(pads: autoPad == "VALID" ? Array(repeating: 0, count: 2 * spatialRank) : explicitPads,
                                         w: w.shape, rank: spatialRank, kernel: kernel, strides: strides, dilations: dilations, group: group)
                 do {
@@ -129,6 +129,16 @@ final class ConvOp: Operator {
             throw StalwartError.shapeMismatch("input has \(x.shape[1]) channels but weights \(w.shape) with group \(group) expect \(w.shape.count > 1 ? w.shape[1] * group : -1)")
         }
         let size = Array(x.shape.dropFirst(2))
+        if spatialRank == 3 {
+            let p = pads(for: size)
+            var out = [x.shape[0], w.shape[0]]
+            for d in 0..<3 {
+                let span = size[d] + p[d] + p[3 + d] - (dilations[d] * (kernel[d] - 1) + 1)
+                guard span >= 0 else { throw StalwartError.shapeMismatch("input spatial size \(size) is smaller than the kernel window") }
+                out.append(span / strides[d] + 1)
+            }
+            return [ValueInfo(.float32, out)]
+        }
         let g = geometry(pads: pads(for: size), w: w.shape)
         let (h, wd) = spatial(x.shape)
         guard let o = g.outputSize(h: h, w: wd) else {
@@ -136,7 +146,11 @@ final class ConvOp: Operator {
         }
         let outShape = spatialRank == 1 ? [x.shape[0], w.shape[0], o.w] : [x.shape[0], w.shape[0], o.h, o.w]
         if hasResidual, ins.count > 3, let r = ins[3], r.shape != outShape {
-            throw StalwartError.internal("fused residual shape \(r.shape) differs from \(outShape)")
+            // The residual only broadcasts: handled by `executeBroadcastResidual`, as long as
+            // the sum keeps the convolution's shape.
+            guard Shape.broadcast(outShape, r.shape) == outShape, r.dtype == .float32 else {
+                throw StalwartError.unsupported("residual Add of \(r.shape) \(r.dtype) onto the convolution output \(outShape)")
+            }
         }
         return [ValueInfo(.float32, outShape)]
     }
@@ -163,7 +177,7 @@ final class ConvOp: Operator {
     }
 
     func scratchBytes(_ ins: [ValueInfo?], threads: Int) -> Int {
-        guard let x = ins[0], let p = try? packedFor(ins, weights: nil) else {
+        guard spatialRank <= 2, let x = ins[0], let p = try? packedFor(ins, weights: nil) else {
             // Run-time weights: packing happens per call; reserve for the largest case.
             return 0
         }
@@ -173,6 +187,7 @@ final class ConvOp: Operator {
 
     func execute(_ io: OpIO) throws {
         guard let x = io.inputInfo[0] else { return }
+        if spatialRank == 3 { try execute3D(io); return }
         let runtimeWeights = weightShape == nil ? io.inputs[1]?.assumingMemoryBound(to: Float.self) : nil
         let p = try packedFor(io.inputInfo, weights: runtimeWeights)
         let (h, w) = spatial(x.shape)
@@ -188,7 +203,100 @@ final class ConvOp: Operator {
         }
         defer { free(owned) }
         let residual = hasResidual && io.inputs.count > 3 ? io.inputs[3]?.assumingMemoryBound(to: Float.self) : nil
+        if let r = residual, let ri = io.inputInfo[3], ri.shape != io.outputInfo[0].shape {
+            try executeBroadcastResidual(io, r, ri.shape, h: h, w: w, scratch: scratch)
+            return
+        }
         p.run(input: io.f(0), output: io.out(0), residual: residual, batch: x.shape[0], h: h, w: w,
               scratch: scratch, pool: io.pool)
+    }
+
+    /// Rare path: the fused residual broadcasts (e.g. [1, C, 1, 1] computed at run time). Runs
+    /// the convolution without epilogue, then adds and activates element-wise.
+    private func executeBroadcastResidual(_ io: OpIO, _ r: UnsafePointer<Float>, _ rShape: [Int],
+                                          h: Int, w: Int, scratch: UnsafeMutableRawPointer?) throws {
+        guard let x = io.inputInfo[0], let wi = io.inputInfo[1] else { return }
+        let plain: PackedConv2D
+        do {
+            let wp = weightShape == nil ? io.inputs[1]?.assumingMemoryBound(to: Float.self) : weights.map { UnsafePointer($0.floats) }
+            guard let wp else { throw StalwartError.internal("no weights") }
+            plain = try PackedConv2D(geometry: geometry(pads: pads(for: Array(x.shape.dropFirst(2))), w: wi.shape), weights: wp,
+                                     bias: bias.map { UnsafePointer($0.floats) }, activation: .none)
+        } catch let e as TensorError { throw StalwartError(e) }
+        let need = plain.scratchByteCount(batch: x.shape[0], h: h, w: w, threads: io.pool.threadCount)
+        let own = need > 0 ? alignedAllocate(need) : nil
+        defer { free(own) }
+        guard need == 0 || own != nil else { throw StalwartError.outOfMemory("conv scratch of \(need) bytes") }
+        let out = io.out(0), outShape = io.outputInfo[0].shape
+        plain.run(input: io.f(0), output: out, residual: nil, batch: x.shape[0], h: h, w: w, scratch: own, pool: io.pool)
+        let it = BroadcastIterator(outShape, rShape, out: outShape)
+        let act = activation
+        for run in 0..<it.runs {
+            let (_, ob) = it.offsets(run: run)
+            let base = run * it.innerCount
+            for i in 0..<it.innerCount { out[base + i] = act.apply(out[base + i] + r[ob + i * it.innerB]) }
+        }
+    }
+}
+
+extension ConvOp {
+    /// 3-D convolution: per image and group, im2col into [Cin/g·kd·kh·kw, OD·OH·OW] then one
+    /// SGEMM with the OIDHW weights; bias, residual and activation applied afterwards.
+    func execute3D(_ io: OpIO) throws {
+        guard let xi = io.inputInfo[0], let wi = io.inputInfo[1], let wp = io.inputs[1] else { return }
+        let x = io.f(0), w = wp.assumingMemoryBound(to: Float.self), y = io.out(0)
+        let os = io.outputInfo[0].shape
+        let (n, c, m) = (xi.shape[0], xi.shape[1], os[1])
+        let ins = Array(xi.shape[2...]), outs = Array(os[2...])
+        let p = pads(for: ins)
+        let cg = c / group, mg = m / group
+        let k = cg * kernel[0] * kernel[1] * kernel[2]
+        let plane = outs[0] * outs[1] * outs[2], inPlane = ins[0] * ins[1] * ins[2]
+        let (cols, o) = k.multipliedReportingOverflow(by: plane)
+        guard !o, let col = alignedAllocate(cols * 4)?.assumingMemoryBound(to: Float.self) else {
+            throw StalwartError.outOfMemory("3-D convolution column buffer")
+        }
+        defer { free(col) }
+        for b in 0..<n {
+            for g in 0..<group {
+                var row = 0
+                for ci in 0..<cg {
+                    let src = x + (b * c + g * cg + ci) * inPlane
+                    for kd in 0..<kernel[0] { for kh in 0..<kernel[1] { for kw in 0..<kernel[2] {
+                        let dst = col + row * plane
+                        var q = 0
+                        for od in 0..<outs[0] {
+                            let id = od * strides[0] - p[0] + kd * dilations[0]
+                            for oh in 0..<outs[1] {
+                                let ih = oh * strides[1] - p[1] + kh * dilations[1]
+                                for ow in 0..<outs[2] {
+                                    let iw = ow * strides[2] - p[2] + kw * dilations[2]
+                                    let inside = id >= 0 && id < ins[0] && ih >= 0 && ih < ins[1] && iw >= 0 && iw < ins[2]
+                                    dst[q] = inside ? src[(id * ins[1] + ih) * ins[2] + iw] : 0
+                                    q += 1
+                                }
+                            }
+                        }
+                        row += 1
+                    } } }
+                }
+                Sgemm.run(transA: false, transB: false, m: mg, n: plane, k: k, alpha: 1,
+                          a: w + g * mg * k, lda: k, b: col, ldb: plane, beta: 0,
+                          c: y + (b * m + g * mg) * plane, ldc: plane, pool: io.pool)
+            }
+        }
+        let bias = io.inputs.count > 2 ? io.inputs[2]?.assumingMemoryBound(to: Float.self) : nil
+        let residual = hasResidual && io.inputs.count > 3 ? io.inputs[3]?.assumingMemoryBound(to: Float.self) : nil
+        for b in 0..<n {
+            for ch in 0..<m {
+                let base = (b * m + ch) * plane
+                let bv = bias?[ch] ?? 0
+                for i in 0..<plane {
+                    var v = y[base + i] + bv
+                    if let r = residual { v += r[base + i] }
+                    y[base + i] = activation.apply(v)
+                }
+            }
+        }
     }
 }
