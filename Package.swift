@@ -49,7 +49,9 @@ let package = Package(
                 "StalwartONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "StalwartTensorTests", dependencies: ["StalwartTensor"]),
+        .testTarget(
+            name: "StalwartTensorTests", dependencies: ["StalwartTensor"],
+            exclude: ["Fixtures", "gen_ops_cases.py"]),
         .testTarget(name: "StalwartONNXTests", dependencies: ["StalwartONNX"]),
     ],
     // Language mode 5: the engine shares raw buffers between threads by design (each parallel

@@ -413,6 +413,34 @@ final class OpsTests: XCTestCase {
         XCTAssertTrue(out.floats(6).allSatisfy { $0.isFinite })
     }
 
+    /// Wide rows through the vectorized exp (8 lanes + tail), against a Double reference, with
+    /// masked (−inf) logits that must come out exactly 0.
+    func testSoftmaxWideRowsMatchDoubleReference() {
+        var rng = SplitMix(seed: 11)
+        for (outer, len, inner) in [(3, 1003, 1), (2, 37, 11), (1, 5, 19)] {
+            var x = (0..<(outer * len * inner)).map { _ in rng.nextFloat() * 50 }
+            x[1] = -.infinity
+            let input = Buffer(floats: x)
+            for log in [false, true] {
+                var want = [Float](repeating: 0, count: x.count)
+                for o in 0..<outer { for i in 0..<inner {
+                    let at = { (a: Int) in (o * len + a) * inner + i }
+                    let m = (0..<len).map { Double(x[at($0)]) }.max() ?? 0
+                    let s = (0..<len).reduce(0.0) { $0 + Foundation.exp(Double(x[at($1)]) - m) }
+                    for a in 0..<len {
+                        let v = Double(x[at(a)]) - m
+                        want[at(a)] = Float(log ? v - Foundation.log(s) : Foundation.exp(v) / s)
+                    }
+                } }
+                let out = Buffer(count: x.count * 4)
+                TensorOps.softmax(input.f, outer: outer, axisLen: len, inner: inner, log: log, output: out.f)
+                assertClose(out.floats(x.count), want, "softmax log=\(log) [\(outer), \(len), \(inner)]")
+                if !log { XCTAssertEqual(out.f[1], 0) }
+                XCTAssertTrue(out.guardIntact)
+            }
+        }
+    }
+
     // MARK: Normalization
 
     func testLRN() {

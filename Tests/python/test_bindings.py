@@ -10,34 +10,11 @@ import time
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import helper
 
 import stalwart
-from onnx_builder import Const, make_model, run_ort
+from onnx_builder import Const, make_model, multi_io_model, run_ort
 from shared import efficientnet_path
-
-
-def multi_io_model() -> bytes:
-    """Inputs a [N, 4] float32 and k [3] int64; outputs s = a + 1, t = shape(a), m = a * 2."""
-    nodes = [
-        helper.make_node("Add", ["a", "one"], ["s"]),
-        helper.make_node("Shape", ["a"], ["t"]),
-        helper.make_node("Mul", ["a", "two"], ["m0"]),
-        helper.make_node("Gather", ["m0", "k"], ["m"], axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes, "g",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 4]),
-         helper.make_tensor_value_info("k", TensorProto.INT64, [3])],
-        [helper.make_tensor_value_info("s", TensorProto.FLOAT, ["N", 4]),
-         helper.make_tensor_value_info("t", TensorProto.INT64, [2]),
-         helper.make_tensor_value_info("m", TensorProto.FLOAT, ["N", 3])],
-        initializer=[helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
-                     helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 7
-    return model.SerializeToString()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import stalwart
-from onnx_builder import Const, describe, make_model, node_model, run_isolated
+from onnx_builder import Const, describe, make_model, multi_io_model, node_model, run_isolated
 from shared import efficientnet_path
 
 
@@ -443,6 +443,30 @@ print("SURVIVED")
         "SURVIVED",
     )
     assert "RAISED output capacity short BufferTooSmall" in out
+
+
+def test_raw_output_bound_twice(tmp_path):
+    """Two entries for the same output (by position and by name) must be refused like a
+    duplicate input, not accepted with only one of the two buffers written."""
+    path = tmp_path / "multi.onnx"
+    path.write_bytes(multi_io_model())
+    check_isolated(
+        RAW_PRELUDE
+        + f"""
+m = _lib.ModelPtr()
+L.stalwart_model_load({str(path)!r}.encode(), None, ctypes.byref(m))
+a = np.ones((2, 4), np.float32)
+k = np.zeros(3, np.int64)
+ins = (T * 2)(tensor(a, b"a"), tensor(k, b"k", dtype=7))
+y1 = np.full((2, 4), -7, np.float32)
+y2 = np.full((2, 4), -7, np.float32)
+expect("output bound twice", lambda: L.stalwart_model_run(m, ins, 2, (T * 2)(tensor(y1), tensor(y2, b"s")), 2), "InvalidArgument")
+expect("input bound twice", lambda: L.stalwart_model_run(m, (T * 2)(tensor(a, b"a"), tensor(a, b"a")), 2, (T * 1)(tensor(y1)), 1), "InvalidArgument", "ShapeError")
+L.stalwart_model_free(m)
+print("SURVIVED")
+""",
+        "SURVIVED",
+    )
 
 
 def test_raw_misaligned_buffers(small_model_path):

@@ -149,6 +149,7 @@ final class PadOp: Operator {
         case "constant": mode = .constant
         case "reflect": mode = .reflect
         case "edge": mode = .edge
+        case "wrap": mode = .wrap
         default: throw ctx.unsupported("pad mode '\(m)'")
         }
         attrPads = ctx.opset < 11 ? try ctx.attrs.ints("pads") : nil
@@ -173,11 +174,10 @@ final class PadOp: Operator {
         for d in 0..<r {
             out[d] = x.shape[d] + p[d] + p[r + d]
             guard out[d] >= 0 else { throw StalwartError.shapeMismatch("pads \(p) crop more than \(x.shape)") }
-            if mode == .reflect && (p[d] >= x.shape[d] || p[r + d] >= x.shape[d]) && (p[d] > 0 || p[r + d] > 0) {
-                throw StalwartError.shapeMismatch("reflect pads \(p) must be smaller than the dimension in \(x.shape)")
-            }
-            if mode != .constant && x.shape[d] == 0 && out[d] > 0 {
-                throw StalwartError.shapeMismatch("cannot \(mode)-pad an empty dimension")
+            // Negative pads crop first; reflect/edge/wrap then read the cropped extent.
+            let kept = x.shape[d] + min(p[d], 0) + min(p[r + d], 0)
+            if mode != .constant && kept <= 0 && (p[d] > 0 || p[r + d] > 0) {
+                throw StalwartError.shapeMismatch("cannot \(mode)-pad an empty extent of axis \(d) in \(x.shape) with pads \(p)")
             }
         }
         return [ValueInfo(x.dtype, out)]

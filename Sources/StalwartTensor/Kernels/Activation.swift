@@ -1,3 +1,5 @@
+import Glibc
+
 /// An activation applied in a kernel's epilogue (after bias and residual are added).
 public enum FusedActivation: Sendable, Hashable {
     case none
@@ -27,18 +29,4 @@ public enum FusedActivation: Sendable, Hashable {
 }
 
 @usableFromInline
-func _expf(_ x: Float) -> Float { Float(_exp(Double(x))) }
-
-@usableFromInline
-func _exp(_ x: Double) -> Double {
-    #if canImport(Glibc)
-    return Glibc.exp(x)
-    #else
-    return Foundation.exp(x)
-    #endif
-}
-#if canImport(Glibc)
-import Glibc
-#else
-import Foundation
-#endif
+func _expf(_ x: Float) -> Float { expf(x) }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #else
-import Foundation
+import Glibc
 #endif
 
 // Data movement for any dtype: elements are opaque `elementSize`-byte values (1, 2, 4 or 8 get

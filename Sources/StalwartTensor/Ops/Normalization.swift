@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #else
-import Foundation
+import Glibc
 #endif
 
 // Normalization layers on [N, C, spatial...] float32 tensors (row-major, channels at axis 1).

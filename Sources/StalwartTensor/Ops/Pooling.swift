@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #else
-import Foundation
+import Glibc
 #endif
 
 // Pooling on NC[D]HW float32 tensors. 1-D and 2-D pools run through the 3-D loop with unit
@@ -118,21 +118,20 @@ extension TensorOps {
         return s
     }
 
-    /// Max of `n ≥ 1` floats (NaN inputs are ignored unless all are NaN).
+    /// Max of `n ≥ 1` floats (4 interleaved running maxima; NaN inputs are skipped).
     @inline(__always)
     static func maxOf(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m = -Float.infinity
+        var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0
         var i = 0
-        if n >= 8 {
-            var a = SIMD8<Float>(repeating: -.infinity)
-            while i + 8 <= n {
-                a = pointwiseMax(a, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
-                i += 8
-            }
-            m = a.max()
+        while i + 4 <= n {
+            m0 = x[i] > m0 ? x[i] : m0
+            m1 = x[i + 1] > m1 ? x[i + 1] : m1
+            m2 = x[i + 2] > m2 ? x[i + 2] : m2
+            m3 = x[i + 3] > m3 ? x[i + 3] : m3
+            i += 4
         }
-        while i < n { if x[i] > m { m = x[i] }; i += 1 }
-        return m
+        while i < n { m0 = x[i] > m0 ? x[i] : m0; i += 1 }
+        return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
     }
 }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #else
-import Foundation
+import Glibc
 #endif
 
 // Reductions and softmax over float32 row-major tensors.
@@ -101,12 +101,7 @@ extension TensorOps {
             for o in 0..<outer {
                 let x = input + o &* axisLen, y = output + o &* axisLen
                 let m = maxOf(x, axisLen)
-                var s: Float = 0
-                for j in 0..<axisLen {
-                    let e = expf(x[j] - m)
-                    y[j] = e
-                    s += e
-                }
+                let s = expShiftedSum(x, m, y, axisLen)
                 if log {
                     let shift = m + logf(s)
                     for j in 0..<axisLen { y[j] = x[j] - shift }
@@ -130,12 +125,7 @@ extension TensorOps {
                 }
                 for i in 0..<inner { sum[i] = 0 }
                 for a in 0..<axisLen {
-                    let xa = x + a &* inner, ya = y + a &* inner
-                    for i in 0..<inner {
-                        let e = expf(xa[i] - mx[i])
-                        ya[i] = e
-                        sum[i] += e
-                    }
+                    expShiftedAccumulate(x + a &* inner, mx, y + a &* inner, sum, inner)
                 }
                 if log {
                     for i in 0..<inner { sum[i] = mx[i] + logf(sum[i]) }
@@ -152,6 +142,25 @@ extension TensorOps {
                 }
             }
         }
+    }
+}
+
+extension TensorOps {
+    /// y[j] = e^(x[j] − shift) for j < n; returns Σ y.
+    @inline(__always)
+    static func expShiftedSum(_ x: UnsafePointer<Float>, _ shift: Float,
+                              _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        for j in 0..<n { y[j] = fastExp(x[j] - shift) }
+        return sumOf(y, n)
+    }
+
+    /// y[i] = e^(x[i] − shift[i]); sum[i] += y[i] for i < n.
+    @inline(__always)
+    static func expShiftedAccumulate(_ x: UnsafePointer<Float>, _ shift: UnsafePointer<Float>,
+                                     _ y: UnsafeMutablePointer<Float>,
+                                     _ sum: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = fastExp(x[i] - shift[i]) }
+        for i in 0..<n { sum[i] += y[i] }
     }
 }
 

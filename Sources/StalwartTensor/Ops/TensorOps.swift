@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #else
-import Foundation
+import Glibc
 #endif
 
 /// Numeric tensor routines the ONNX operator layer calls on contiguous row-major buffers.
@@ -179,5 +179,31 @@ extension TensorOps {
         if !(x >= Double(lo)) { return lo }
         if x >= Double(hi) { return hi }
         return Swift.min(Swift.max(Int(x), lo), hi)
+    }
+
+    /// e^x, branch-free so loops over it auto-vectorize on baseline x86-64: Cephes range
+    /// reduction (round-to-nearest through the 1.5·2²³ trick, 2ⁿ through exponent bits) and a
+    /// degree-6 polynomial; relative error ≤ 2.5e-7 on [−87.3, 88.7]. Below −87.3 gives 0,
+    /// above 88.7 gives +inf, NaN stays NaN.
+    @inline(__always)
+    static func fastExp(_ x: Float) -> Float {
+        let lo: Float = -87.33654, hi: Float = 88.72283
+        let xc = x < lo ? lo : (x > hi ? hi : x)
+        let magic: Float = 12_582_912  // 1.5 · 2^23
+        let t = xc * 1.442695041 + magic
+        let n = t - magic
+        let ni = Int32(bitPattern: t.bitPattern) &- Int32(bitPattern: magic.bitPattern)
+        var r = xc - n * 0.693359375
+        r = r + n * 2.12194440e-4
+        var p: Float = 1.9875691500e-4
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let y = p * (r * r) + r + 1
+        let scale = Float(bitPattern: UInt32(bitPattern: (ni &+ 127) &<< 23))
+        let e = y * scale
+        return x < lo ? 0 : (x > hi ? .infinity : (x != x ? x : e))
     }
 }
