@@ -266,3 +266,30 @@ final class EngineTests: XCTestCase {
         }
     }
 }
+
+extension EngineTests {
+    /// A [C, 1] constant next to a 2-D conv output broadcasts along H, not the channels: it
+    /// must not be folded as a per-channel scale (here C = H = 3 so both broadcasts are legal).
+    func testMisalignedConstantIsNotFolded() throws {
+        var w = ONNXModelWriter()
+        w.input("x", [.fixed(1), .fixed(2), .fixed(3), .fixed(3)])
+        w.floats("w", [3, 2, 1, 1], [1, 0, 0, 1, 1, 1])
+        w.floats("s", [3, 1], [2, 3, 5])
+        w.node("Conv", ["x", "w"], ["c"])
+        w.node("Mul", ["c", "s"], ["y"])
+        w.output("y")
+        let model = try load(w)
+        XCTAssertEqual(model.graph.nodes.count, 2)
+        let xv = (0..<18).map { Float($0) }
+        let y = try model.run([try Tensor(shape: [1, 2, 3, 3], floats: xv)])[0]
+        for co in 0..<3 {
+            for hh in 0..<3 {
+                for ww in 0..<3 {
+                    let a = xv[hh * 3 + ww], b = xv[9 + hh * 3 + ww]
+                    let conv = co == 0 ? a : co == 1 ? b : a + b
+                    XCTAssertEqual(y.floats[(co * 3 + hh) * 3 + ww], conv * [2, 3, 5][hh])
+                }
+            }
+        }
+    }
+}

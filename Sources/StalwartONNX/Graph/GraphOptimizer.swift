@@ -68,7 +68,7 @@ enum GraphOptimizer {
             while true {
                 let y = tail.outputs[0]
                 guard consumers[y] == 1, let next = byInput[y], !removed.contains(ObjectIdentifier(next)),
-                      let (s, t) = affine(next, input: y, channels: cout, g) else { break }
+                      let (s, t) = affine(next, input: y, channels: cout, spatialRank: w.shape.count - 2, g) else { break }
                 for o in 0..<cout { scale[o] *= s[o]; shift[o] = shift[o] * s[o] + t[o] }
                 removed.insert(ObjectIdentifier(next))
                 tail = next; changed = true
@@ -83,7 +83,6 @@ enum GraphOptimizer {
                     conv.inputs = [conv.inputs[0], conv.inputs[1], conv.inputs.count > 2 ? conv.inputs[2] : "", other]
                     removed.insert(ObjectIdentifier(add))
                     outputName = add.outputs[0]; changed = true
-                    consumers[other, default: 0] += 0
                 }
             }
             if consumers[outputName] == 1, let act = byInput[outputName], !removed.contains(ObjectIdentifier(act)),
@@ -121,17 +120,16 @@ enum GraphOptimizer {
 
     /// Per-channel (scale, shift) when `n` is an affine op on `input` with constant per-channel
     /// parameters for an NC... tensor with `channels` channels.
-    static func affine(_ n: IRNode, input: String, channels c: Int, _ g: Graph) -> ([Double], [Double])? {
+    static func affine(_ n: IRNode, input: String, channels c: Int, spatialRank: Int, _ g: Graph) -> ([Double], [Double])? {
         func perChannel(_ name: String) -> [Double]? {
             guard let t = g.constants[name], t.dtype == .float32 else { return nil }
-            if t.count == 1 { return Array(repeating: Double(t.floats[0]), count: c) }
-            // [C], [C,1,1], [1,C,1,1]: exactly one non-1 dim equal to C, at channel position.
+            if t.count == 1 && t.shape.count <= spatialRank + 2 { return Array(repeating: Double(t.floats[0]), count: c) }
+            // Broadcast against [N, C, spatial...]: the one non-1 dimension must line up with
+            // the channel axis, i.e. be followed by exactly `spatialRank` dimensions of 1
+            // ([C,1,1] or [1,C,1,1] for a 2-D conv; a [C] or [C,1] would hit W or H instead).
             let nonOne = t.shape.enumerated().filter { $0.element != 1 }
-            guard t.count == c, nonOne.count == 1 else { return nil }
-            // Position relative to the trailing dims: channel axis 1 of a rank-4 tensor means
-            // the constant has rank-1 trailing dims after C equal to spatial rank (assume 2 or 1).
-            let trailing = t.shape.count - 1 - nonOne[0].offset
-            guard trailing == 2 || trailing == 1 || (t.shape.count == 1 && false) else { return nil }
+            guard t.count == c, nonOne.count == 1, t.shape.count <= spatialRank + 2,
+                  t.shape.count - 1 - nonOne[0].offset == spatialRank else { return nil }
             return (0..<c).map { Double(t.floats[$0]) }
         }
         switch n.opType {
