@@ -42,7 +42,10 @@ struct Info: ParsableCommand {
         for (op, n) in m.opHistogram.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
             print("  \(op.padding(toLength: 24, withPad: " ", startingAt: 0))\(n)")
         }
-        print("after fusion: \(m.graph.nodes.count) nodes; kernels: \(KernelInfo.isa)")
+        var fused: [String: Int] = [:]
+        for n in m.graph.nodes { fused[n.opType, default: 0] += 1 }
+        let mix = fused.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        print("after fusion: \(m.graph.nodes.count) nodes (\(mix.joined(separator: ", "))); kernels: \(KernelInfo.isa)")
         if !m.metadata.isEmpty {
             print("metadata:")
             for kv in m.metadata { print("  \(kv.key): \(kv.value)") }
