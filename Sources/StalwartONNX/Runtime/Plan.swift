@@ -198,7 +198,11 @@ final class ExecutionPlan {
             case .arena(let off): ptr[v] = arena + off
             }
         }
-        for step in steps {
+        let profile = ExecutionPlan.profiling
+        var times = profile ? [Double](repeating: 0, count: steps.count) : []
+        for (index, step) in steps.enumerated() {
+            let t0 = profile ? monotonicSeconds() : 0
+            defer { if profile { times[index] = monotonicSeconds() - t0 } }
             var ins: [UnsafeRawPointer?] = []
             ins.reserveCapacity(step.inputs.count)
             for v in step.inputs { ins.append(v >= 0 ? ptr[v].map { UnsafeRawPointer($0) } : nil) }
@@ -211,11 +215,25 @@ final class ExecutionPlan {
                           outputInfo: step.outputInfo, scratch: scratch, pool: pool)
             do { try step.op.execute(io) } catch let e as StalwartError { throw e.context(step.node.label) }
         }
+        if profile { report(times) }
         for (k, v) in outputIDs.enumerated() {
             guard k < outputs.count, let dst = outputs[k], let src = ptr[v] else { continue }
             let bytes = (try? Shape.byteCount(infos[v].shape, infos[v].dtype)) ?? 0
             dst.copyMemory(from: src, byteCount: bytes)
         }
+    }
+
+    /// `STALWART_PROFILE=1` prints per-step times of every run to stderr.
+    static let profiling: Bool = getenv("STALWART_PROFILE").map { String(cString: $0) == "1" } ?? false
+
+    private func report(_ times: [Double]) {
+        let total = times.reduce(0, +)
+        var lines = ["stalwart profile: \(steps.count) steps, \(String(total * 1000, places: 3)) ms"]
+        for (i, step) in steps.enumerated() {
+            let shape = step.outputInfo.first.map { "\($0.shape)" } ?? ""
+            lines.append("  \(String(times[i] * 1000, places: 3)) ms  \(String(100 * times[i] / max(total, 1e-12), places: 1))%  \(step.node.label) → \(shape)")
+        }
+        fputs(lines.joined(separator: "\n") + "\n", stderr)
     }
 
     private func takeArena(_ bytes: Int) throws -> UnsafeMutableRawPointer {
@@ -240,4 +258,26 @@ final class ExecutionPlan {
 extension ThreadPool {
     /// A single-threaded pool for load-time folding.
     static let serial = ThreadPool(threads: 1)
+}
+
+/// Seconds on the monotonic clock.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+extension String {
+    /// `value` with a fixed number of decimals (no Foundation formatting).
+    init(_ value: Double, places: Int) {
+        var p: Double = 1
+        for _ in 0..<places { p *= 10 }
+        let r = (value * p).rounded() / p
+        var s = "\(r)"
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: dot, to: s.endIndex) - 1
+            if decimals < places { s += String(repeating: "0", count: places - decimals) }
+        }
+        self = s
+    }
 }
