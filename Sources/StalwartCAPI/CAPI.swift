@@ -197,11 +197,8 @@ public func stalwart_model_output_shapes(_ model: OpaquePointer?, _ inputs: Unsa
                                          _ outputs: UnsafeMutablePointer<stalwart_tensor>?, _ outputCount: Int) -> stalwart_status {
     guard let model else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_output_shapes: model is NULL") }
     return ErrorState.guarded {
-        let h = handle(model)
-        let bound = try TensorBinding.inputs(h.model, inputs, inputCount, needData: false)
-        let slots = try TensorBinding.outputs(h.model, outputs, outputCount)
-        let infos = try h.model.outputInfo(dtypes: bound.dtypes, shapes: bound.shapes, data: bound.given)
-        for (k, o) in slots.enumerated() { try TensorBinding.describe(infos[o], into: outputs.unsafelyUnwrapped + k) }
+        let b = try TensorBinding.bind(handle(model).model, inputs, inputCount, outputs, outputCount, needData: false)
+        for (k, o) in b.slots.enumerated() { try TensorBinding.describe(b.infos[o], into: outputs.unsafelyUnwrapped + k) }
     }
 }
 
@@ -211,9 +208,8 @@ public func stalwart_model_run(_ model: OpaquePointer?, _ inputs: UnsafePointer<
     guard let model else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_run: model is NULL") }
     return ErrorState.guarded {
         let h = handle(model)
-        let bound = try TensorBinding.inputs(h.model, inputs, inputCount, needData: true)
-        let slots = try TensorBinding.outputs(h.model, outputs, outputCount)
-        let infos = try h.model.outputInfo(dtypes: bound.dtypes, shapes: bound.shapes, data: bound.given)
+        let b = try TensorBinding.bind(h.model, inputs, inputCount, outputs, outputCount, needData: true)
+        let (bound, slots, infos) = (b.inputs, b.slots, b.infos)
         var dst = [UnsafeMutableRawPointer?](repeating: nil, count: infos.count)
         for (k, o) in slots.enumerated() {
             let t = (outputs.unsafelyUnwrapped + k).pointee

@@ -13,6 +13,16 @@ enum TensorBinding {
         var shapes: [[Int]]
     }
 
+    /// Binds inputs and output entries and computes the output types/shapes for them.
+    static func bind(_ m: InferenceModel, _ inputs: UnsafePointer<stalwart_tensor>?, _ inputCount: Int,
+                     _ outputs: UnsafeMutablePointer<stalwart_tensor>?, _ outputCount: Int, needData: Bool)
+        throws -> (inputs: Bound, slots: [Int], infos: [(dtype: DType, shape: [Int])]) {
+        let bound = try TensorBinding.inputs(m, inputs, inputCount, needData: needData)
+        let slots = try TensorBinding.outputs(m, outputs, outputCount)
+        let infos = try m.outputInfo(dtypes: bound.dtypes, shapes: bound.shapes, data: bound.given)
+        return (bound, slots, infos)
+    }
+
     static func checkHeader(_ t: stalwart_tensor, _ what: String) throws {
         guard t.struct_size >= UInt32(MemoryLayout<stalwart_tensor>.size) else {
             throw StalwartError.invalidArgument("\(what): struct_size is \(t.struct_size), expected sizeof(stalwart_tensor) = \(MemoryLayout<stalwart_tensor>.size)")
