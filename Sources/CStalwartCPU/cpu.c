@@ -1,3 +1,8 @@
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
 #include "stalwart_cpu.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -33,3 +38,27 @@ bool swcpu_has_avx512(void) {
 bool swcpu_has_avx2_fma(void) { return false; }
 bool swcpu_has_avx512(void) { return false; }
 #endif
+
+int swcpu_available_cores(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void swcpu_set_thread_name(const char *name) {
+    char buf[16];
+    size_t i = 0;
+    for (; name && name[i] && i < sizeof buf - 1; i++) buf[i] = name[i];
+    buf[i] = 0;
+    (void)pthread_setname_np(pthread_self(), buf);
+}
+
+uint64_t swcpu_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,5 +1,5 @@
 import CStalwartCPU
-import Foundation
+import Glibc
 import Synchronization
 
 /// A fixed set of worker threads for the engine's data-parallel loops.
@@ -18,16 +18,29 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// `threads` = 0 (or negative) means one per available core.
     public init(threads: Int) {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let n = threads <= 0 ? max(1, cores) : min(threads, 1024)
-        self.threadCount = n
+        let n = threads <= 0 ? ThreadPool.availableCores : min(threads, 1024)
         self.state = PoolState()
+        // Workers are detached pthreads (no Foundation); deinit waits until each has exited.
+        var started = 1
         for w in 1..<max(n, 1) {
-            let s = state
-            let t = Thread { s.workerLoop(slot: w) }
-            t.name = "stalwart-pool-\(w)"
-            t.start()
+            let start = Unmanaged.passRetained(WorkerStart(state: state, slot: w)).toOpaque()
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { arg in
+                guard let arg else { return nil }
+                let start = Unmanaged<WorkerStart>.fromOpaque(arg).takeRetainedValue()
+                swcpu_set_thread_name("stalwart-\(start.slot)")
+                start.state.workerLoop(slot: start.slot)
+                return nil
+            }, start)
+            guard rc == 0 else {
+                // Could not start more threads: run with those we have.
+                Unmanaged<WorkerStart>.fromOpaque(start).release()
+                break
+            }
+            pthread_detach(tid)
+            started += 1
         }
+        self.threadCount = started
     }
 
     deinit {
@@ -42,6 +55,9 @@ public final class ThreadPool: @unchecked Sendable {
             if spins < 1000 { swcpu_pause() } else { sched_yield() }
         }
     }
+
+    /// Cores this process may run on (its CPU affinity mask), at least 1.
+    public static var availableCores: Int { Int(swcpu_available_cores()) }
 
     /// Runs `body(i)` for every i in 0..<count, spread over the pool; returns when all are done.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
@@ -63,6 +79,13 @@ public final class ThreadPool: @unchecked Sendable {
         }
         state.release()
     }
+}
+
+/// What a new worker thread needs: the shared state and its slot number.
+final class WorkerStart {
+    let state: PoolState
+    let slot: Int
+    init(state: PoolState, slot: Int) { self.state = state; self.slot = slot }
 }
 
 /// The loop a pool is running; lives on the caller's stack for the duration of the loop.
@@ -170,13 +193,13 @@ final class PoolState: @unchecked Sendable {
             var g = generation.load(ordering: .acquiring)
             if g == seen {
                 // Spin briefly, then park.
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = swcpu_now_ns()
                 var spins = 0
                 while g == seen && !shutdown.load(ordering: .relaxed) {
                     swcpu_pause()
                     spins += 1
                     if spins & 63 == 0,
-                       DispatchTime.now().uptimeNanoseconds &- start > Self.spinNanoseconds {
+                       swcpu_now_ns() &- start > Self.spinNanoseconds {
                         break
                     }
                     g = generation.load(ordering: .acquiring)

@@ -20,8 +20,6 @@ final class ThreadPoolTests: XCTestCase {
 
     func testSlotsAreExclusive() {
         let pool = ThreadPool(threads: 3)
-        let inUse = (0..<pool.threadCount).map { _ in Atomic<Int>(0) }
-        _ = inUse
         let flags = UnsafeMutablePointer<Int>.allocate(capacity: pool.threadCount)
         flags.initialize(repeating: 0, count: pool.threadCount)
         defer { flags.deallocate() }

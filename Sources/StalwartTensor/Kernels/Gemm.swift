@@ -24,6 +24,10 @@ public enum Sgemm {
                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool,
                     kernels ks: KernelSet) {
         guard m > 0, n > 0, k >= 0 else { return }
+        if m <= 4 && k > 0 {
+            return runSmallM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pool: pool, kernels: ks)
+        }
         let mr = ks.mr, nr = ks.nr
         let panels = ceilDiv(m, mr)
         let kk = Swift.max(k, 1)
@@ -36,44 +40,94 @@ public enum Sgemm {
 
         let (aFloats, o3) = (panels * mr).multipliedReportingOverflow(by: kk)
         let (sFloats, o4) = slotFloats.multipliedReportingOverflow(by: threads)
-        guard !o3, !o4, aFloats < Int.max / 8, sFloats < Int.max / 8,
-              let aRaw = alignedAllocate(aFloats * 4),
-              let sRaw = alignedAllocate(sFloats * 4)
-        else {
+        let aRounded = roundUp(aFloats, 16)
+        let (total, o5) = aRounded.addingReportingOverflow(sFloats)
+        let ok = !o3 && !o4 && !o5 && total < Int.max / 8 && ScratchCache.with(bytes: total * 4) { raw in
+            let ap = raw.bindMemory(to: Float.self, capacity: total)
+            let sp = ap + aRounded
+
+            // Pack A (k = 0 packs nothing; the kernels then see an empty sum).
+            let packChunk = Swift.max(1, 16_384 / Swift.max(mr * kk, 1))
+            let packTasks = ceilDiv(panels, packChunk)
+            let packBody: (Int) -> Void = { t in
+                let lo = t * packChunk, hi = Swift.min(panels, lo + packChunk)
+                GemmDriver.packA(mr: mr, trans: transA, m: m, k: k, a: a, lda: lda, dst: ap, panels: lo..<hi)
+            }
+            if threads > 1 { pool.parallelFor(packTasks, packBody) } else { for t in 0..<packTasks { packBody(t) } }
+
+            let problem = GemmProblem(m: m, n: n, k: k, a: UnsafePointer(ap),
+                                      b: .matrix(b, ld: ldb, trans: transB), c: c, ldc: ldc,
+                                      bias: nil, residual: nil, epilogue: KernelEpilogue(alpha: alpha, beta: beta))
+            let body: (Int, Int) -> Void = { t, slot in
+                let mi = t / tiling.nTasks, ni = t % tiling.nTasks
+                let m0 = mi * tiling.mBlock, n0 = ni * tiling.nBlock
+                GemmDriver.runTile(ks, problem, m0: m0, mCount: Swift.min(tiling.mBlock, m - m0),
+                                   n0: n0, nCount: Swift.min(tiling.nBlock, n - n0),
+                                   scratch: sp + slot * slotFloats)
+            }
+            if threads > 1 {
+                pool.parallelForSlotted(tiling.tasks, body)
+            } else {
+                for t in 0..<tiling.tasks { body(t, 0) }
+            }
+        }
+        if !ok {
             // Out of memory: the slow loop still gives the right answer.
-            return Reference.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            Reference.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
-        defer { free(aRaw) }
-        defer { free(sRaw) }
-        let ap = aRaw.bindMemory(to: Float.self, capacity: aFloats)
-        let sp = sRaw.bindMemory(to: Float.self, capacity: sFloats)
+    }
 
-        // Pack A (k = 0 packs nothing; the kernels then see an empty sum).
-        let packChunk = Swift.max(1, 16_384 / Swift.max(mr * kk, 1))
-        let packTasks = ceilDiv(panels, packChunk)
-        let packBody: (Int) -> Void = { t in
-            let lo = t * packChunk, hi = Swift.min(panels, lo + packChunk)
-            GemmDriver.packA(mr: mr, trans: transA, m: m, k: k, a: a, lda: lda, dst: ap, panels: lo..<hi)
+    /// Few rows (a batch of vectors through a dense layer): no packing, since packing B would
+    /// cost as much as the product. transB: dot products of A rows with B rows; otherwise
+    /// C rows accumulate alpha·A[i][p]·B[p][:] (axpy). Parallel over column chunks.
+    static func runSmallM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool,
+                          kernels ks: KernelSet) {
+        // Rows of op(A), contiguous: A itself, or a gathered copy when transA.
+        if transA {
+            let (count, o) = m.multipliedReportingOverflow(by: k)
+            let ok = !o && count < Int.max / 8 && ScratchCache.with(bytes: count * 4) { raw in
+                let t = raw.bindMemory(to: Float.self, capacity: count)
+                for i in 0..<m { for p in 0..<k { t[i * k + p] = a[p * lda + i] } }
+                runSmallM(transA: false, transB: transB, m: m, n: n, k: k, alpha: alpha, a: UnsafePointer(t),
+                          lda: k, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pool: pool, kernels: ks)
+            }
+            if !ok {
+                Reference.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            }
+            return
         }
-        if threads > 1 { pool.parallelFor(packTasks, packBody) } else { for t in 0..<packTasks { packBody(t) } }
-
-        var e = KernelEpilogue(alpha: alpha, beta: beta)
-        e.act = 0
-        let problem = GemmProblem(m: m, n: n, k: k, a: UnsafePointer(ap),
-                                  b: .matrix(b, ld: ldb, trans: transB), c: c, ldc: ldc,
-                                  bias: nil, residual: nil, epilogue: e)
-        let body: (Int, Int) -> Void = { t, slot in
-            let mi = t / tiling.nTasks, ni = t % tiling.nTasks
-            let m0 = mi * tiling.mBlock, n0 = ni * tiling.nBlock
-            GemmDriver.runTile(ks, problem, m0: m0, mCount: Swift.min(tiling.mBlock, m - m0),
-                               n0: n0, nCount: Swift.min(tiling.nBlock, n - n0),
-                               scratch: sp + slot * slotFloats)
+        let rows = a, rowStride = lda
+        let chunk = Swift.max(256, roundUp(ceilDiv(n, 4 * pool.threadCount), 64))
+        let tasks = ceilDiv(n, chunk)
+        let body: (Int) -> Void = { t in
+            let j0 = t * chunk, j1 = Swift.min(n, j0 + chunk)
+            for i in 0..<m {
+                let crow = c + i * ldc
+                let arow = rows + i * rowStride
+                if transB {
+                    for j in j0..<j1 {
+                        let d = alpha * ks.dot(arow, b + j * ldb, k)
+                        crow[j] = beta == 0 ? d : d + beta * crow[j]
+                    }
+                } else {
+                    if beta == 0 {
+                        (crow + j0).update(repeating: 0, count: j1 - j0)
+                    } else if beta != 1 {
+                        for j in j0..<j1 { crow[j] *= beta }
+                    }
+                    for p in 0..<k { ks.axpy(alpha * arow[p], b + (p * ldb + j0), crow + j0, j1 - j0) }
+                }
+            }
         }
-        if threads > 1 {
-            pool.parallelForSlotted(tiling.tasks, body)
+        let (work, o) = (m * k).multipliedReportingOverflow(by: n)
+        if tasks > 1 && pool.threadCount > 1 && (o || work >= 65_536) {
+            pool.parallelFor(tasks, body)
         } else {
-            for t in 0..<tiling.tasks { body(t, 0) }
+            for t in 0..<tasks { body(t) }
         }
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#endif
+import Synchronization
+
 /// The operator layer of the GEMM: packing, cache blocking and task splitting. It only plans
 /// and calls the ISA macro kernels (`KernelSet.gemmBlock`); shared by `Sgemm` and
 /// `PackedConv2D`.
@@ -7,12 +11,13 @@ import Glibc
 /// - packed A: panels of MR rows; panel i holds, for each p in 0..<k, MR floats (rows ≥ m are
 ///   zero); panel stride k·MR, so a k-block [p0, p0+kc) of panel i starts at `i·k·MR + p0·MR`.
 /// - packed B: panels of NR columns; panel j holds, for each p of the k-block, NR floats
-///   (columns ≥ n are zero); panel stride kc·NR.
+///   (columns ≥ n are zero); panel stride kc·NR. A row-major (non-transposed) B is not packed:
+///   the kernels read its full panels in place, and only a ragged last panel is packed.
 enum GemmBlocking {
     /// k-block: a 14×256 A micro-panel (14 KB) stays in L1 while B panels stream from L2.
-    static let kc = Int(String(cString: getenv("SKC") ?? strdup("256")!)) ?? 256
+    static let kc = 256
     /// Largest column block of one task: a kc×512 packed B block is 512 KB (L2).
-    static let ncMax = Int(String(cString: getenv("SNC") ?? strdup("512")!)) ?? 512
+    static let ncMax = 512
 }
 
 /// Geometry of an im2col view of one image (and group) of an NCHW input: row p = (ci, ky, kx),
@@ -73,7 +78,8 @@ struct GemmTiling {
         mBlock = Swift.max(mb, mr); nBlock = Swift.max(nb, nr); mTasks = Swift.max(mt, 1); nTasks = Swift.max(nt, 1)
     }
 
-    /// Floats of packed-B scratch one task needs, for any thread count.
+    /// Floats of packed-B scratch one task needs, for any thread count (for a row-major B,
+    /// `kc · nr` would do: only the ragged panel is packed).
     static func scratchFloats(n: Int, k: Int, nr: Int) -> Int {
         Swift.min(GemmBlocking.kc, Swift.max(k, 1)) * Swift.min(roundUp(Swift.max(n, 1), nr), GemmBlocking.ncMax)
     }
@@ -215,12 +221,68 @@ enum GemmDriver {
             if !last { e.act = 0 }
             let bias = last ? p.bias.map { $0 + m0 } : nil
             let res = last ? p.residual.map { $0 + (m0 * p.ldc + n0) } : nil
-            if kc > 0 {
-                packB(p.b, p0: pc, kc: kc, j0: n0, nc: nCount, nr: nr, dst: scratch)
+            if case .matrix(let b, let ld, false) = p.b {
+                // Row-major B: whole panels are read in place (row p at b + p·ld; measured as
+                // fast as packed, and faster for small M where packing does not amortize);
+                // only the ragged last panel is packed (the kernels read NR floats per row).
+                let full = (nCount / nr) * nr
+                if full > 0 {
+                    ks.gemmBlock(mCount, full, kc, aBase + pc * mr, aPanelStride,
+                                 b + (pc * ld + n0), nr, ld, c, p.ldc, bias, res, e)
+                }
+                if full < nCount {
+                    if kc > 0 { packB(p.b, p0: pc, kc: kc, j0: n0 + full, nc: nCount - full, nr: nr, dst: scratch) }
+                    ks.gemmBlock(mCount, nCount - full, kc, aBase + pc * mr, aPanelStride,
+                                 UnsafePointer(scratch), kc * nr, nr, c + full, p.ldc, bias,
+                                 res.map { $0 + full }, e)
+                }
+            } else {
+                if kc > 0 {
+                    packB(p.b, p0: pc, kc: kc, j0: n0, nc: nCount, nr: nr, dst: scratch)
+                }
+                ks.gemmBlock(mCount, nCount, kc, aBase + pc * mr, aPanelStride,
+                             UnsafePointer(scratch), kc * nr, nr, c, p.ldc, bias, res, e)
             }
-            ks.gemmBlock(mCount, nCount, kc, aBase + pc * mr, aPanelStride,
-                         UnsafePointer(scratch), kc * nr, nr, c, p.ldc, bias, res, e)
             pc += kc
         } while pc < p.k
+    }
+}
+
+/// Reusable 64-byte aligned buffers for kernels that have no caller-provided scratch (`Sgemm`).
+/// Allocating a few hundred KB per call goes through mmap/munmap in glibc, and the page faults
+/// cost as much as a 256³ GEMM; buffers are therefore kept (at most `maxCached`, grow-only) and
+/// handed to one caller at a time.
+enum ScratchCache {
+    private struct Entry { var pointer: UnsafeMutableRawPointer; var bytes: Int }
+    private static let cache = Mutex<[Entry]>([])
+    static let maxCached = 8
+    /// Buffers above this size are not kept.
+    static let maxCachedBytes = 64 << 20
+
+    /// Runs `body` with a buffer of at least `bytes` bytes; returns false (without calling it)
+    /// when memory is exhausted.
+    static func with(bytes: Int, _ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        let need = Swift.max(bytes, 64)
+        var entry: Entry? = cache.withLock { list in
+            if let i = list.firstIndex(where: { $0.bytes >= need }) { return list.remove(at: i) }
+            return nil
+        }
+        if entry == nil {
+            guard let p = alignedAllocate(need) else { return false }
+            entry = Entry(pointer: p, bytes: need)
+        }
+        guard let e = entry else { return false }
+        body(e.pointer)
+        let evicted: Entry? = cache.withLock { list in
+            if e.bytes > maxCachedBytes { return e }
+            list.append(e)
+            if list.count > maxCached {
+                // Drop the smallest.
+                if let i = list.indices.min(by: { list[$0].bytes < list[$1].bytes }) { return list.remove(at: i) }
+            }
+            return nil
+        }
+        if let ev = evicted { free(ev.pointer) }
+        return true
     }
 }

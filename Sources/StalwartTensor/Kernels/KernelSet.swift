@@ -48,9 +48,6 @@ struct KernelEpilogue {
         case .sigmoid: act = 6
         }
     }
-
-    var avx512: AVX512Epilogue { AVX512Epilogue(alpha: alpha, beta: beta, act: act, p0: p0, p1: p1) }
-    var avx2: AVX2Epilogue { AVX2Epilogue(alpha: alpha, beta: beta, act: act, p0: p0, p1: p1) }
 }
 
 /// Macro kernel over one k-block (see `avx512GemmBlock`): C[0..<m, 0..<n] = epilogue(A·B).
@@ -60,11 +57,18 @@ typealias GemmBlockFunction = (
     _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
     _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, _ e: KernelEpilogue) -> Void
 
-/// Depthwise plane from a prepared source (see `avx512DepthwisePlane`).
+/// Depthwise plane from a prepared source (see `avx512DepthwisePlane`); tap (ky, kx) reads
+/// `src + oy·rowStep + rowOffsets[ky] + colOffsets[kx] + ox`.
 typealias DepthwiseFunction = (
-    _ src: UnsafePointer<Float>, _ rowStep: Int, _ taps: Int, _ offsets: UnsafePointer<Int>,
-    _ weights: UnsafePointer<Float>, _ oh: Int, _ ow: Int, _ out: UnsafeMutablePointer<Float>,
-    _ residual: UnsafePointer<Float>?, _ bias: Float, _ e: KernelEpilogue) -> Void
+    _ src: UnsafePointer<Float>, _ rowStep: Int, _ kh: Int, _ kw: Int, _ rowOffsets: UnsafePointer<Int>,
+    _ colOffsets: UnsafePointer<Int>, _ weights: UnsafePointer<Float>, _ oh: Int, _ ow: Int,
+    _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ bias: Float,
+    _ e: KernelEpilogue) -> Void
+
+/// Lays out one input plane for `DepthwiseFunction` (see `avx512DepthwisePrepare`).
+typealias DepthwisePrepareFunction = (
+    _ src: UnsafePointer<Float>, _ h: Int, _ w: Int, _ padTop: Int, _ padLeft: Int, _ rows: Int,
+    _ sw: Int, _ phaseStride: Int, _ dst: UnsafeMutablePointer<Float>, _ temp: UnsafeMutablePointer<Float>) -> Void
 
 /// The kernels of one instruction set. Chosen once (`current`); tests build every supported one.
 struct KernelSet: @unchecked Sendable {
@@ -77,6 +81,11 @@ struct KernelSet: @unchecked Sendable {
     let vectorWidth: Int
     let gemmBlock: GemmBlockFunction
     let depthwise: DepthwiseFunction
+    let depthwisePrepare: DepthwisePrepareFunction
+    /// Σ a[i]·b[i] over n floats.
+    let dot: (_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float
+    /// y[i] += alpha · x[i] over n floats.
+    let axpy: (_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Void
 
     /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
     /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
@@ -107,23 +116,39 @@ struct KernelSet: @unchecked Sendable {
                 isa: .avx512, mr: avx512GemmMR, nr: avx512GemmNR, vectorWidth: 16,
                 gemmBlock: { m, n, k, a, aps, b, bps, bs, c, ldc, bias, res, e in
                     avx512GemmBlock(m: m, n: n, k: k, a: a, aPanelStride: aps, b: b, bPanelStride: bps,
-                                    bStride: bs, c: c, ldc: ldc, bias: bias, residual: res, epilogue: e.avx512)
+                                    bStride: bs, c: c, ldc: ldc, bias: bias, residual: res,
+                                    alpha: e.alpha, beta: e.beta, act: e.act, p0: e.p0, p1: e.p1)
                 },
-                depthwise: { src, step, taps, off, w, oh, ow, out, res, bias, e in
-                    avx512DepthwisePlane(src: src, rowStep: step, taps: taps, offsets: off, weights: w,
-                                         oh: oh, ow: ow, out: out, residual: res, bias: bias, epilogue: e.avx512)
-                })
+                depthwise: { src, step, kh, kw, ro, co, w, oh, ow, out, res, bias, e in
+                    avx512DepthwisePlane(src: src, rowStep: step, kh: kh, kw: kw, rowOffsets: ro, colOffsets: co,
+                                         weights: w,
+                                         oh: oh, ow: ow, out: out, residual: res, bias: bias, act: e.act, p0: e.p0, p1: e.p1)
+                },
+                depthwisePrepare: { src, h, w, pt, pl, rows, sw, ps, dst, temp in
+                    avx512DepthwisePrepare(src: src, h: h, w: w, padTop: pt, padLeft: pl, rows: rows, sw: sw,
+                                          phaseStride: ps, dst: dst, temp: temp)
+                },
+                dot: { avx512Dot($0, $1, $2) },
+                axpy: { avx512Axpy($0, $1, $2, $3) })
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
                 gemmBlock: { m, n, k, a, aps, b, bps, bs, c, ldc, bias, res, e in
                     avx2GemmBlock(m: m, n: n, k: k, a: a, aPanelStride: aps, b: b, bPanelStride: bps,
-                                  bStride: bs, c: c, ldc: ldc, bias: bias, residual: res, epilogue: e.avx2)
+                                  bStride: bs, c: c, ldc: ldc, bias: bias, residual: res,
+                                    alpha: e.alpha, beta: e.beta, act: e.act, p0: e.p0, p1: e.p1)
                 },
-                depthwise: { src, step, taps, off, w, oh, ow, out, res, bias, e in
-                    avx2DepthwisePlane(src: src, rowStep: step, taps: taps, offsets: off, weights: w,
-                                       oh: oh, ow: ow, out: out, residual: res, bias: bias, epilogue: e.avx2)
-                })
+                depthwise: { src, step, kh, kw, ro, co, w, oh, ow, out, res, bias, e in
+                    avx2DepthwisePlane(src: src, rowStep: step, kh: kh, kw: kw, rowOffsets: ro, colOffsets: co,
+                                         weights: w,
+                                       oh: oh, ow: ow, out: out, residual: res, bias: bias, act: e.act, p0: e.p0, p1: e.p1)
+                },
+                depthwisePrepare: { src, h, w, pt, pl, rows, sw, ps, dst, temp in
+                    avx2DepthwisePrepare(src: src, h: h, w: w, padTop: pt, padLeft: pl, rows: rows, sw: sw,
+                                          phaseStride: ps, dst: dst, temp: temp)
+                },
+                dot: { avx2Dot($0, $1, $2) },
+                axpy: { avx2Axpy($0, $1, $2, $3) })
         case .generic:
             return .generic
         }
@@ -131,5 +156,7 @@ struct KernelSet: @unchecked Sendable {
 
     static let generic = KernelSet(
         isa: .generic, mr: PortableKernels.mr, nr: PortableKernels.nr, vectorWidth: 1,
-        gemmBlock: PortableKernels.gemmBlock, depthwise: PortableKernels.depthwise)
+        gemmBlock: PortableKernels.gemmBlock, depthwise: PortableKernels.depthwise,
+        depthwisePrepare: PortableKernels.depthwisePrepare,
+        dot: PortableKernels.dot, axpy: PortableKernels.axpy)
 }

@@ -132,8 +132,13 @@ public final class PackedConv2D: @unchecked Sendable {
         switch path {
         case .depthwise:
             let l = depthwiseLayout(oh: oh, ow: ow)
-            return (roundUp(l.planeFloats, 16), roundUp(geometry.kernelH * geometry.kernelW * 2, 16))
-        case .pointwise, .general:
+            // Plane, then (stride > 1) the unsplit padded plane.
+            return (roundUp(l.planeFloats, 16) * (geometry.strideW > 1 ? 2 : 1),
+                    roundUp((geometry.kernelH + geometry.kernelW) * 2, 16))
+        case .pointwise:
+            // B is the input itself; only a ragged last panel is packed.
+            return (roundUp(Swift.min(GemmBlocking.kc, depth) * kernels.nr, 16), 0)
+        case .general:
             return (roundUp(GemmTiling.scratchFloats(n: oh * ow, k: depth, nr: kernels.nr), 16), 0)
         }
     }
@@ -153,7 +158,9 @@ public final class PackedConv2D: @unchecked Sendable {
 
     /// input NCHW [batch, Cin, h, w]; output NCHW [batch, Cout, oh, ow] (see
     /// `geometry.outputSize`); residual nil or output-shaped, added before the activation.
-    /// `scratch` holds `scratchByteCount(...)` bytes, 64-byte aligned (if nil, `run` allocates).
+    /// Neither input nor residual may overlap output. `scratch` holds `scratchByteCount(...)`
+    /// bytes, 64-byte aligned (if nil, `run` allocates). Work is spread over `pool` (batch ×
+    /// output-channel blocks × column blocks, or batch × channel groups for depthwise).
     public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                     residual: UnsafePointer<Float>?, batch: Int, h: Int, w: Int,
                     scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
@@ -259,16 +266,20 @@ public final class PackedConv2D: @unchecked Sendable {
         let sw = g.strideW
         let rowStride = sw * l.phaseStride
         let taps = g.kernelH * g.kernelW
-        for ky in 0..<g.kernelH {
-            for kx in 0..<g.kernelW {
-                let s = kx * g.dilationW
-                offsets[ky * g.kernelW + kx] = ky * g.dilationH * rowStride + (s % sw) * l.phaseStride + s / sw
-            }
+        // offsets = [rowOffsets (kH) | colOffsets (kW)].
+        for ky in 0..<g.kernelH { offsets[ky] = ky * g.dilationH * rowStride }
+        for kx in 0..<g.kernelW {
+            let s = kx * g.dilationW
+            offsets[g.kernelH + kx] = (s % sw) * l.phaseStride + s / sw
         }
         let offs = UnsafePointer(offsets)
         let channels = g.outChannels
         let plane = oh * ow
-        let perTask = Swift.max(1, Swift.min(channels, 8192 / Swift.max(plane, 1)))
+        // Enough tasks to balance ~4 per thread, but no task smaller than ~16K outputs' worth of
+        // planes (the per-task cost is a few hundred ns).
+        let threads = pool.threadCount
+        let maxPerTask = Swift.max(1, 16_384 / Swift.max(plane, 1))
+        let perTask = Swift.max(1, Swift.min(maxPerTask, ceilDiv(channels * batch, 4 * threads), channels))
         let chunks = ceilDiv(channels, perTask)
         let tasks = batch * chunks
         let body: (Int, Int) -> Void = { t, slot in
@@ -276,50 +287,18 @@ public final class PackedConv2D: @unchecked Sendable {
             let src = slots + slot * slotFloats
             for c in c0..<Swift.min(channels, c0 + perTask) {
                 let chan = img * channels + c
-                Self.prepareDepthwisePlane(input + chan * h * w, h: h, w: w, g: g, layout: l, dst: src)
-                ks.depthwise(UnsafePointer(src), g.strideH * rowStride, taps, offs,
-                             UnsafePointer(self.weights + c * taps), oh, ow, output + chan * plane,
+                ks.depthwisePrepare(input + chan * h * w, h, w, g.padTop, g.padLeft, l.rows, sw, l.phaseStride,
+                                    src, src + roundUp(l.planeFloats, 16))
+                ks.depthwise(UnsafePointer(src), g.strideH * rowStride, g.kernelH, g.kernelW, offs,
+                             offs + g.kernelH, UnsafePointer(self.weights + c * taps), oh, ow, output + chan * plane,
                              residual.map { $0 + chan * plane }, self.bias[c], self.epilogue)
             }
         }
-        let (work, o1) = (plane * taps).multipliedReportingOverflow(by: tasks)
-        if pool.threadCount > 1 && tasks > 1 && (o1 || work >= 32_768) {
+        let (work, o1) = (plane * taps).multipliedReportingOverflow(by: channels * batch)
+        if threads > 1 && tasks > 1 && (o1 || work >= 32_768) {
             pool.parallelForSlotted(tasks, body)
         } else {
             for t in 0..<tasks { body(t, 0) }
-        }
-    }
-
-    /// Copies one input plane into the padded, phase-split layout (zeros outside the input).
-    static func prepareDepthwisePlane(_ src: UnsafePointer<Float>, h: Int, w: Int, g: Conv2DGeometry,
-                                      layout l: DepthwiseLayout, dst: UnsafeMutablePointer<Float>) {
-        let sw = g.strideW
-        let ps = l.phaseStride
-        for py in 0..<l.rows {
-            let iy = py - g.padTop
-            let rowDst = dst + py * sw * ps
-            if iy < 0 || iy >= h {
-                rowDst.update(repeating: 0, count: sw * ps)
-                continue
-            }
-            let row = src + iy * w
-            if sw == 1 {
-                // Padded column x maps to input column x − padLeft.
-                let lo = Swift.min(g.padLeft, ps)
-                let hi = Swift.min(g.padLeft + w, ps)
-                rowDst.update(repeating: 0, count: lo)
-                if hi > lo { (rowDst + lo).update(from: row + (lo - g.padLeft), count: hi - lo) }
-                if ps > hi { (rowDst + hi).update(repeating: 0, count: ps - hi) }
-            } else {
-                for r in 0..<sw {
-                    let d = rowDst + r * ps
-                    var ix = r - g.padLeft
-                    for x in 0..<ps {
-                        d[x] = (ix >= 0 && ix < w) ? row[ix] : 0
-                        ix += sw
-                    }
-                }
-            }
         }
     }
 }

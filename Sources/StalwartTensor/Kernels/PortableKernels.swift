@@ -90,9 +90,9 @@ enum PortableKernels {
         }
     }
 
-    static func depthwise(_ src: UnsafePointer<Float>, _ rowStep: Int, _ taps: Int,
-                          _ offsets: UnsafePointer<Int>, _ weights: UnsafePointer<Float>,
-                          _ oh: Int, _ ow: Int, _ out: UnsafeMutablePointer<Float>,
+    static func depthwise(_ src: UnsafePointer<Float>, _ rowStep: Int, _ kh: Int, _ kw: Int,
+                          _ rowOffsets: UnsafePointer<Int>, _ colOffsets: UnsafePointer<Int>,
+                          _ weights: UnsafePointer<Float>, _ oh: Int, _ ow: Int, _ out: UnsafeMutablePointer<Float>,
                           _ residual: UnsafePointer<Float>?, _ bias: Float, _ e: KernelEpilogue) {
         for oy in 0..<oh {
             let row = src + oy * rowStep
@@ -100,10 +100,60 @@ enum PortableKernels {
             let rrow = residual.map { $0 + oy * ow }
             for ox in 0..<ow {
                 var acc = bias
-                for t in 0..<taps { acc += weights[t] * row[offsets[t] + ox] }
+                for ky in 0..<kh {
+                    let q = row + rowOffsets[ky] + ox
+                    for kx in 0..<kw { acc += weights[ky * kw + kx] * q[colOffsets[kx]] }
+                }
                 if let rrow { acc += rrow[ox] }
                 orow[ox] = act(acc, e)
             }
         }
+    }
+
+    /// See `avx512DepthwisePrepare`.
+    static func depthwisePrepare(_ src: UnsafePointer<Float>, _ h: Int, _ w: Int, _ padTop: Int, _ padLeft: Int,
+                                 _ rows: Int, _ sw: Int, _ phaseStride: Int,
+                                 _ dst: UnsafeMutablePointer<Float>, _ temp: UnsafeMutablePointer<Float>) {
+        let rowLen = sw * phaseStride
+        let lo = Swift.min(padLeft, rowLen), hi = Swift.min(padLeft + w, rowLen)
+        for py in 0..<rows {
+            let iy = py - padTop
+            let rowDst = dst + py * rowLen
+            if iy < 0 || iy >= h {
+                rowDst.update(repeating: 0, count: rowLen)
+                continue
+            }
+            let padded = sw == 1 ? rowDst : temp
+            padded.update(repeating: 0, count: rowLen)
+            if hi > lo { (padded + lo).update(from: src + (iy * w + lo - padLeft), count: hi - lo) }
+            if sw > 1 {
+                for r in 0..<sw {
+                    let d = rowDst + r * phaseStride
+                    for x in 0..<phaseStride { d[x] = temp[x * sw + r] }
+                }
+            }
+            // (temp holds a whole plane; one row of it is enough here.)
+        }
+    }
+
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0 = SIMD4<Float>(), s1 = SIMD4<Float>()
+        let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
+        var i = 0
+        while i + 8 <= n {
+            s0 += ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self)
+                * br.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self)
+            s1 += ar.loadUnaligned(fromByteOffset: i * 4 + 16, as: SIMD4<Float>.self)
+                * br.loadUnaligned(fromByteOffset: i * 4 + 16, as: SIMD4<Float>.self)
+            i += 8
+        }
+        let v = s0 + s1
+        var total = (v[0] + v[1]) + (v[2] + v[3])
+        while i < n { total += a[i] * b[i]; i += 1 }
+        return total
+    }
+
+    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] += alpha * x[i] }
     }
 }
