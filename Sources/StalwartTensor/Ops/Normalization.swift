@@ -57,21 +57,10 @@ extension TensorOps {
                                     scale: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                     epsilon: Float, output: UnsafeMutablePointer<Float>,
                                     pool: ThreadPool) {
-        guard shape.count >= 2, let total = elementCount(shape), checkedMul(total, 4) != nil
-        else { return }
-        if total == 0 { return }
-        let c = shape[1]
-        let plane = product(shape, 2..<shape.count)
-        parallelRanges(pool, count: shape[0] &* c, workPerItem: plane &* 3) { range in
-            for p in range {
-                let ch = p % c
-                let x = input + p &* plane, y = output + p &* plane
-                let (mean, variance) = meanAndVariance(x, plane)
-                let a = Double(scale[ch]) / (variance + Double(epsilon)).squareRoot()
-                let b = Double(bias[ch]) - mean * a
-                affine(x, y, plane, Float(a), Float(b))
-            }
-        }
+        // Instance normalization is group normalization with one group per channel.
+        guard shape.count >= 2 else { return }
+        groupNorm(input, shape: shape, groups: Swift.max(shape[1], 1), scale: scale, bias: bias,
+                  epsilon: epsilon, output: output, pool: pool)
     }
 
     /// GroupNormalization: `input`/`output` [N, C, spatial...] (rank ≥ 2), `groups` dividing C;
