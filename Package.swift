@@ -5,6 +5,8 @@
 //   StalwartKernelsAVX512   register-tiled microkernels built for AVX-512
 //   StalwartKernelsAVX2     the same for AVX2+FMA
 //   StalwartTensor          tensors, thread pool, kernel API + dispatch + reference kernels
+//   StalwartImageIO         PNG (libpng png_image) and JPEG (TurboJPEG) decoding and encoding
+//   StalwartPreprocess      resize, crop, normalize, layout, and the model-family presets
 //   StalwartONNX            ONNX protobuf decoding, graph, operators, planner, executor
 //   StalwartCAPI            the C ABI of include/stalwart.h (the only Unmanaged / status code)
 //   StalwartCLI             the `stalwart` command
@@ -33,10 +35,14 @@ let package = Package(
         .target(
             name: "StalwartTensor",
             dependencies: ["CStalwartCPU", "StalwartKernelsAVX512", "StalwartKernelsAVX2"]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .target(name: "StalwartImageIO", dependencies: ["StalwartTensor", "CPNG", "CTurboJPEG"]),
+        .target(name: "StalwartPreprocess", dependencies: ["StalwartTensor"]),
         .target(name: "StalwartONNX", dependencies: ["StalwartTensor"]),
         .target(
             name: "StalwartCAPI",
-            dependencies: ["CStalwart", "StalwartONNX"],
+            dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess"],
             linkerSettings: [
                 .unsafeFlags([
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/include/stalwart.map",
@@ -46,13 +52,15 @@ let package = Package(
         .executableTarget(
             name: "StalwartCLI",
             dependencies: [
-                "StalwartONNX",
+                "StalwartONNX", "StalwartImageIO", "StalwartPreprocess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
             name: "StalwartTensorTests", dependencies: ["StalwartTensor"],
             exclude: ["Fixtures", "gen_ops_cases.py"]),
         .testTarget(name: "StalwartONNXTests", dependencies: ["StalwartONNX"]),
+        .testTarget(name: "StalwartImageIOTests", dependencies: ["StalwartImageIO"]),
+        .testTarget(name: "StalwartPreprocessTests", dependencies: ["StalwartPreprocess"]),
     ],
     // Language mode 5: the engine shares raw buffers between threads by design (each parallel
     // loop writes disjoint ranges); Swift 6's Sendable checking cannot express that.

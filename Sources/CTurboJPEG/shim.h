@@ -1,0 +1,2 @@
+/* libjpeg-turbo's TurboJPEG API (per-handle errors, never exit()). */
+#include <turbojpeg.h>
