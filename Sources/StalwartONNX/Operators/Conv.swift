@@ -243,7 +243,7 @@ extension ConvOp {
     /// 3-D convolution: per image and group, im2col into [Cin/g·kd·kh·kw, OD·OH·OW] then one
     /// SGEMM with the OIDHW weights; bias, residual and activation applied afterwards.
     func execute3D(_ io: OpIO) throws {
-        guard let xi = io.inputInfo[0], let wi = io.inputInfo[1], let wp = io.inputs[1] else { return }
+        guard let xi = io.inputInfo[0], let wp = io.inputs[1] else { return }
         let x = io.f(0), w = wp.assumingMemoryBound(to: Float.self), y = io.out(0)
         let os = io.outputInfo[0].shape
         let (n, c, m) = (xi.shape[0], xi.shape[1], os[1])
