@@ -59,8 +59,12 @@ let package = Package(
             name: "StalwartTensorTests", dependencies: ["StalwartTensor"],
             exclude: ["Fixtures", "gen_ops_cases.py"]),
         .testTarget(name: "StalwartONNXTests", dependencies: ["StalwartONNX"]),
-        .testTarget(name: "StalwartImageIOTests", dependencies: ["StalwartImageIO"]),
-        .testTarget(name: "StalwartPreprocessTests", dependencies: ["StalwartPreprocess"]),
+        .testTarget(
+            name: "StalwartImageIOTests", dependencies: ["StalwartImageIO"],
+            exclude: ["Fixtures", "gen_reference.py"]),
+        .testTarget(
+            name: "StalwartPreprocessTests", dependencies: ["StalwartPreprocess"],
+            exclude: ["Fixtures", "gen_resize_cases.py"]),
     ],
     // Language mode 5: the engine shares raw buffers between threads by design (each parallel
     // loop writes disjoint ranges); Swift 6's Sendable checking cannot express that.

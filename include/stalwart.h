@@ -28,8 +28,9 @@
 extern "C" {
 #endif
 
-/** The API version this header describes. Compare with stalwart_api_version(). */
-#define STALWART_API_VERSION 1
+/** The API version this header describes. Compare with stalwart_api_version().
+ *  1: models. 2: images, preprocessing pipelines, model metadata. */
+#define STALWART_API_VERSION 2
 
 /** The largest tensor rank that crosses the C boundary. */
 #define STALWART_MAX_RANK 8
@@ -58,6 +59,8 @@ typedef int32_t stalwart_status;
 #define STALWART_ERROR_BUFFER_TOO_SMALL 7
 /** A failure inside Stalwart that is not the caller's fault (please report it). */
 #define STALWART_ERROR_INTERNAL 8
+/** Image bytes are corrupt, truncated, not PNG/JPEG, or above the pixel limit (API 2). */
+#define STALWART_ERROR_DECODE 9
 
 /* ---------------------------------------------------------------------------------------- */
 /* Element types (values are ONNX TensorProto.DataType numbers).                            */
@@ -217,6 +220,156 @@ stalwart_status stalwart_model_output_shapes(const stalwart_model *model,
 stalwart_status stalwart_model_run(const stalwart_model *model, const stalwart_tensor *inputs,
                                    size_t input_count, stalwart_tensor *outputs,
                                    size_t output_count);
+
+
+/* ---------------------------------------------------------------------------------------- */
+/* Model metadata (API version 2).                                                          */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Number of `metadata_props` entries of the model file. */
+stalwart_status stalwart_model_metadata_count(const stalwart_model *model, size_t *out_count);
+
+/** Key and value of metadata entry `index`. Both strings point into the model and live as
+ *  long as it does. Either out-pointer may be NULL. */
+stalwart_status stalwart_model_metadata_entry(const stalwart_model *model, size_t index,
+                                              const char **out_key, const char **out_value);
+
+/** The value of metadata `key` (the last entry with that key), or *out_value = NULL when the
+ *  model has none; owned by the model. */
+stalwart_status stalwart_model_metadata_get(const stalwart_model *model, const char *key,
+                                            const char **out_value);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Images (API version 2).                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/** An 8-bit image: height rows of width pixels of `channels` interleaved bytes (1 gray,
+ *  3 RGB, 4 RGBA), rows top to bottom, no padding. Immutable once created; may be read from
+ *  many threads at once. */
+typedef struct stalwart_image stalwart_image;
+
+/** Decode flag: rotate/flip by the EXIF Orientation tag (off by default, like Pillow). */
+#define STALWART_DECODE_EXIF_ORIENTATION 1u
+
+/** Image file formats for stalwart_image_encode(). */
+#define STALWART_FORMAT_PNG 1
+#define STALWART_FORMAT_JPEG 2
+
+/** Resize filters (Pillow's definitions, antialiased when downscaling). */
+#define STALWART_FILTER_NEAREST 0
+#define STALWART_FILTER_BILINEAR 1
+#define STALWART_FILTER_BICUBIC 2
+#define STALWART_FILTER_BOX 3
+#define STALWART_FILTER_LANCZOS 4
+#define STALWART_FILTER_HAMMING 5
+
+/** Decodes PNG or JPEG bytes (read only during the call) into a new image with `channels`
+ *  channels (1, 3 or 4; converted like Pillow's convert("L"/"RGB"/"RGBA")). `flags` is 0 or
+ *  STALWART_DECODE_EXIF_ORIENTATION. Images above `max_pixels` pixels are refused before
+ *  decoding (0 = Pillow's decompression-bomb limit, 89,478,485). Free with
+ *  stalwart_image_free(). */
+stalwart_status stalwart_image_decode(const void *data, size_t size, int32_t channels,
+                                      uint32_t flags, uint64_t max_pixels,
+                                      stalwart_image **out);
+
+/** Like stalwart_image_decode() for a file path (UTF-8). */
+stalwart_status stalwart_image_load(const char *path, int32_t channels, uint32_t flags,
+                                    uint64_t max_pixels, stalwart_image **out);
+
+/** Creates an image from `pixels` (width·height·channels bytes, copied; NULL for black). */
+stalwart_status stalwart_image_create(int32_t width, int32_t height, int32_t channels,
+                                      const uint8_t *pixels, stalwart_image **out);
+
+/** Releases an image. NULL is accepted and ignored. */
+void stalwart_image_free(stalwart_image *image);
+
+/** Width, height and channels of an image (0 for NULL). */
+int32_t stalwart_image_width(const stalwart_image *image);
+int32_t stalwart_image_height(const stalwart_image *image);
+int32_t stalwart_image_channels(const stalwart_image *image);
+
+/** The pixels (width·height·channels bytes), owned by the image and valid until it is freed;
+ *  NULL for NULL. */
+const uint8_t *stalwart_image_pixels(const stalwart_image *image);
+
+/** Resizes into a new image with Pillow's algorithm for `filter` (STALWART_FILTER_*). */
+stalwart_status stalwart_image_resize(const stalwart_image *image, int32_t width, int32_t height,
+                                      int32_t filter, stalwart_image **out);
+
+/** Resizes a float image (height·width·channels interleaved floats at `src`, channels ≥ 1)
+ *  into `dst` (dst_height·dst_width·channels floats, caller-owned, `dst_capacity` floats).
+ *  With `antialias` the filter support widens on downscale exactly as Pillow's mode "F"
+ *  does; without it taps are sampled at half-pixel centres with the unscaled kernel (TF
+ *  `tf.image.resize`, torchvision antialias=False). Buffers must not overlap. */
+stalwart_status stalwart_resize_f32(const float *src, int32_t width, int32_t height,
+                                    int32_t channels, float *dst, size_t dst_capacity,
+                                    int32_t dst_width, int32_t dst_height, int32_t filter,
+                                    bool antialias);
+
+/** Encodes as PNG or JPEG (`quality` 1–100 for JPEG, ignored for PNG) into a buffer the
+ *  library allocates: *out_data (free with stalwart_free()) of *out_size bytes. */
+stalwart_status stalwart_image_encode(const stalwart_image *image, int32_t format,
+                                      int32_t quality, uint8_t **out_data, size_t *out_size);
+
+/** Writes a PNG or JPEG file, chosen by the extension (.png, .jpg, .jpeg). */
+stalwart_status stalwart_image_save(const stalwart_image *image, const char *path,
+                                    int32_t quality);
+
+/** Frees memory the library allocated for the caller (stalwart_image_encode()). NULL is
+ *  accepted and ignored. */
+void stalwart_free(void *pointer);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Preprocessing pipelines (API version 2).                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/** An image → float tensor preprocessing (resize, crop, normalize, layout), from a preset.
+ *  Configure it on one thread (the setters are not thread-safe); after that
+ *  stalwart_pipeline_apply() may run from many threads at once. */
+typedef struct stalwart_pipeline stalwart_pipeline;
+
+/** Tensor layouts. */
+#define STALWART_LAYOUT_NCHW 0
+#define STALWART_LAYOUT_NHWC 1
+
+/** Creates the pipeline of `preset` ("torchvision", "timm", "inception", "bit",
+ *  "efficientnet-lite") at test resolution `resolution` (16–4096). */
+stalwart_status stalwart_pipeline_create(const char *preset, int32_t resolution,
+                                         stalwart_pipeline **out);
+
+/** Creates the pipeline a model's metadata describes (`stalwart.preprocess`,
+ *  `stalwart.resolution`, ...); `resolution` 0 keeps the model's, else overrides it.
+ *  STALWART_ERROR_INVALID_ARGUMENT when the model carries no preprocessing. */
+stalwart_status stalwart_pipeline_create_for_model(const stalwart_model *model,
+                                                   int32_t resolution,
+                                                   stalwart_pipeline **out);
+
+/** Releases a pipeline. NULL is accepted and ignored. */
+void stalwart_pipeline_free(stalwart_pipeline *pipeline);
+
+/** Sets the output layout (STALWART_LAYOUT_*; default NCHW). */
+stalwart_status stalwart_pipeline_set_layout(stalwart_pipeline *pipeline, int32_t layout);
+
+/** Replaces the normalization: y = (x·scale − mean[c]) / std[c] for pixel values x in
+ *  0–255; `channels` is 3 (RGB output) or 1 (gray output). */
+stalwart_status stalwart_pipeline_set_normalization(stalwart_pipeline *pipeline, float scale,
+                                                    const float *mean, const float *std,
+                                                    size_t channels);
+
+/** Replaces the resize filter (STALWART_FILTER_*). */
+stalwart_status stalwart_pipeline_set_filter(stalwart_pipeline *pipeline, int32_t filter);
+
+/** The output of one image of `width`×`height` pixels: writes 3 dimensions to `shape`, a
+ *  caller array of 3 ([C, H, W] for NCHW, [H, W, C] for NHWC). */
+stalwart_status stalwart_pipeline_output_shape(const stalwart_pipeline *pipeline, int32_t width,
+                                               int32_t height, int64_t *shape);
+
+/** Preprocesses `image` into `out`, a caller buffer of `capacity` floats (one batch item:
+ *  write item i at out + i·C·H·W to assemble a batch). STALWART_ERROR_BUFFER_TOO_SMALL when
+ *  it cannot hold the output. */
+stalwart_status stalwart_pipeline_apply(const stalwart_pipeline *pipeline,
+                                        const stalwart_image *image, float *out,
+                                        size_t capacity);
 
 #ifdef __cplusplus
 }

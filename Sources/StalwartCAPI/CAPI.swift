@@ -64,26 +64,30 @@ final class ModelHandle {
     let model: InferenceModel
     let inputNames: [UnsafeMutablePointer<CChar>]
     let outputNames: [UnsafeMutablePointer<CChar>]
+    /// metadata_props as C strings (key, value), in file order.
+    let metadata: [(key: UnsafeMutablePointer<CChar>, value: UnsafeMutablePointer<CChar>)]
 
     init(_ model: InferenceModel) throws {
         self.model = model
+        var all: [UnsafeMutablePointer<CChar>] = []
         func dup(_ s: String) throws -> UnsafeMutablePointer<CChar> {
-            guard let p = strdup(s) else { throw StalwartError.outOfMemory("cannot copy name '\(s)'") }
+            guard let p = strdup(s) else { throw StalwartError.outOfMemory("cannot copy string '\(s.prefix(40))'") }
+            all.append(p)
             return p
         }
-        var ins: [UnsafeMutablePointer<CChar>] = [], outs: [UnsafeMutablePointer<CChar>] = []
         do {
-            for i in model.inputs { ins.append(try dup(i.name)) }
-            for o in model.outputs { outs.append(try dup(o.name)) }
+            inputNames = try model.inputs.map { try dup($0.name) }
+            outputNames = try model.outputs.map { try dup($0.name) }
+            metadata = try model.metadata.map { (try dup($0.key), try dup($0.value)) }
         } catch {
-            for p in ins + outs { free(p) }
+            for p in all { free(p) }
             throw error
         }
-        inputNames = ins; outputNames = outs
     }
     deinit {
         for p in inputNames { free(p) }
         for p in outputNames { free(p) }
+        for kv in metadata { free(kv.key); free(kv.value) }
     }
 }
 
@@ -223,4 +227,34 @@ public func stalwart_model_run(_ model: OpaquePointer?, _ inputs: UnsafePointer<
         try h.model.run(inputs: bound.data, dtypes: bound.dtypes, shapes: bound.shapes, outputs: dst)
         for (k, o) in slots.enumerated() { try TensorBinding.describe(infos[o], into: outputs.unsafelyUnwrapped + k) }
     }
+}
+
+// MARK: - Metadata
+
+@c @implementation
+public func stalwart_model_metadata_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> stalwart_status {
+    guard let model, let out else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_metadata_count: NULL argument") }
+    out.pointee = handle(model).metadata.count
+    return STALWART_OK
+}
+
+@c @implementation
+public func stalwart_model_metadata_entry(_ model: OpaquePointer?, _ index: Int, _ key: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                                          _ value: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> stalwart_status {
+    guard let model else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_metadata_entry: model is NULL") }
+    let md = handle(model).metadata
+    guard index >= 0, index < md.count else {
+        return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_metadata_entry: index \(index) out of range (model has \(md.count))")
+    }
+    key?.pointee = UnsafePointer(md[index].key)
+    value?.pointee = UnsafePointer(md[index].value)
+    return STALWART_OK
+}
+
+@c @implementation
+public func stalwart_model_metadata_get(_ model: OpaquePointer?, _ key: UnsafePointer<CChar>?,
+                                        _ value: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> stalwart_status {
+    guard let model, let key, let value else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_metadata_get: NULL argument") }
+    value.pointee = handle(model).metadata.last { strcmp($0.key, key) == 0 }.map { UnsafePointer($0.value) }
+    return STALWART_OK
 }

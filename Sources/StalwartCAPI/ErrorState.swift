@@ -55,6 +55,7 @@ enum ErrorState {
         case .shapeMismatch(let m): return (STALWART_ERROR_SHAPE_MISMATCH, m)
         case .outOfMemory(let m): return (STALWART_ERROR_OUT_OF_MEMORY, m)
         case .bufferTooSmall(let m): return (STALWART_ERROR_BUFFER_TOO_SMALL, m)
+        case .decode(let m): return (STALWART_ERROR_DECODE, m)
         case .internal(let m): return (STALWART_ERROR_INTERNAL, m)
         }
     }
@@ -63,7 +64,8 @@ enum ErrorState {
 /// Static names of the status codes.
 enum StatusNames {
     static let names: [StaticString] = ["ok", "invalid argument", "I/O error", "invalid model", "unsupported",
-                                        "shape mismatch", "out of memory", "buffer too small", "internal error"]
+                                        "shape mismatch", "out of memory", "buffer too small", "internal error",
+                                        "decode error"]
     static let unknown: StaticString = "unknown status"
     static func name(_ s: stalwart_status) -> UnsafePointer<CChar> {
         let str = s >= 0 && Int(s) < names.count ? names[Int(s)] : unknown

@@ -9,7 +9,7 @@ struct Stalwart: ParsableCommand {
         commandName: "stalwart",
         abstract: "Run ONNX image classifiers on the CPU and measure their robustness.",
         version: "0.1.0",
-        subcommands: [Info.self, Run.self])
+        subcommands: [Info.self, Run.self, Classify.self, Annotate.self])
 }
 
 /// Prints a message to stderr and exits non-zero (never traps).
@@ -48,7 +48,12 @@ struct Info: ParsableCommand {
         print("after fusion: \(m.graph.nodes.count) nodes (\(mix.joined(separator: ", "))); kernels: \(KernelInfo.isa)")
         if !m.metadata.isEmpty {
             print("metadata:")
-            for kv in m.metadata { print("  \(kv.key): \(kv.value)") }
+            for kv in m.metadata {
+                let lines = kv.value.split(separator: "\n", omittingEmptySubsequences: false)
+                let shown = lines.count > 1 ? "\(lines.count) lines (\(lines.prefix(2).joined(separator: " | ")) | ...)"
+                    : kv.value.count > 160 ? String(kv.value.prefix(157)) + "..." : kv.value
+                print("  \(kv.key): \(shown)")
+            }
         }
     }
 }
@@ -77,13 +82,7 @@ struct Run: ParsableCommand {
             try NPY.write(y, path: output)
             FileHandle.standardError.write(Data("ran in \(String(format: "%.1f", ms)) ms; wrote \(m.outputs[0].name) \(y.shape) to \(output)\n".utf8))
             if top > 0, y.shape.count == 2, y.dtype == .float32 {
-                var names: [String] = []
-                if let labels {
-                    guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else {
-                        throw StalwartError.io("cannot read labels file '\(labels)'")
-                    }
-                    names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                }
+                let names = try labels.map { try readLines($0) } ?? []
                 for r in 0..<y.shape[0] {
                     let row = (0..<y.shape[1]).map { y.floats[r * y.shape[1] + $0] }
                     // Softmax probabilities for display.

@@ -36,6 +36,34 @@ public struct Image: Sendable, Equatable {
     }
 }
 
+extension Image {
+    /// This image with `channels` channels, converted the way Pillow's `convert` does: gray
+    /// replicated to RGB; alpha dropped (not composited) or set to 255; RGB → gray with
+    /// ITU-R 601-2 luma in Pillow's fixed point, `(R·19595 + G·38470 + B·7471 + 2^15) >> 16`.
+    public func converted(channels c: Int) throws(StalwartError) -> Image {
+        if c == channels { return self }
+        var out = try Image(width: width, height: height, channels: c)
+        let n = width * height, k = channels
+        pixels.withUnsafeBufferPointer { src in
+            out.pixels.withUnsafeMutableBufferPointer { dst in
+                for p in 0..<n {
+                    if k == 1 {
+                        for j in 0..<Swift.min(c, 3) { dst[p * c + j] = src[p] }
+                        if c == 4 { dst[p * 4 + 3] = 255 }
+                    } else if c == 1 {
+                        let r = UInt32(src[p * k]), g = UInt32(src[p * k + 1]), b = UInt32(src[p * k + 2])
+                        dst[p] = UInt8((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)
+                    } else {
+                        for j in 0..<3 { dst[p * c + j] = src[p * k + j] }
+                        if c == 4 { dst[p * 4 + 3] = 255 }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
 /// A float32 image with the same layout as `Image` (HWC, interleaved), for float resizing
 /// and normalized pipelines.
 public struct FloatImage: Sendable, Equatable {

@@ -16,13 +16,15 @@ public enum StalwartError: Error, CustomStringConvertible, Sendable, Equatable {
     case outOfMemory(String)
     /// A caller-provided buffer is too small for the data to be written.
     case bufferTooSmall(String)
+    /// Image bytes are corrupt, truncated, of an unsupported kind, or above the pixel limit.
+    case decode(String)
     /// A bug in Stalwart.
     case `internal`(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .io(let m), .invalidModel(let m), .unsupported(let m),
-             .shapeMismatch(let m), .outOfMemory(let m), .bufferTooSmall(let m), .internal(let m):
+             .shapeMismatch(let m), .outOfMemory(let m), .bufferTooSmall(let m), .decode(let m), .internal(let m):
             return m
         }
     }
@@ -47,6 +49,7 @@ public enum StalwartError: Error, CustomStringConvertible, Sendable, Equatable {
         case .shapeMismatch(let m): return .shapeMismatch("\(prefix): \(m)")
         case .outOfMemory(let m): return .outOfMemory("\(prefix): \(m)")
         case .bufferTooSmall(let m): return .bufferTooSmall("\(prefix): \(m)")
+        case .decode(let m): return .decode("\(prefix): \(m)")
         case .internal(let m): return .internal("\(prefix): \(m)")
         }
     }

@@ -156,6 +156,20 @@ C_TO_CTYPES = {
     "stalwart_model * *": "LP_LP_stalwart_model",
     "stalwart_tensor *": "LP_stalwart_tensor",
     "const stalwart_tensor *": "LP_stalwart_tensor",
+    "uint64_t": "c_ulong",
+    "float": "c_float",
+    "bool": "c_bool",
+    "float *": "LP_c_float",
+    "const float *": "LP_c_float",
+    "const uint8_t *": "LP_c_ubyte",
+    "uint8_t * *": "LP_LP_c_ubyte",
+    "void *": "c_void_p",
+    "stalwart_image *": "LP_stalwart_image",
+    "const stalwart_image *": "LP_stalwart_image",
+    "stalwart_image * *": "LP_LP_stalwart_image",
+    "stalwart_pipeline *": "LP_stalwart_pipeline",
+    "const stalwart_pipeline *": "LP_stalwart_pipeline",
+    "stalwart_pipeline * *": "LP_LP_stalwart_pipeline",
 }
 
 
@@ -205,6 +219,7 @@ def test_status_codes_match_header():
         "ERROR_INVALID_MODEL": stalwart.ModelError, "ERROR_UNSUPPORTED": stalwart.UnsupportedError,
         "ERROR_SHAPE_MISMATCH": stalwart.ShapeError, "ERROR_OUT_OF_MEMORY": stalwart.OutOfMemory,
         "ERROR_BUFFER_TOO_SMALL": stalwart.BufferTooSmall, "ERROR_INTERNAL": stalwart.InternalError,
+        "ERROR_DECODE": stalwart.DecodeError,
     }
     assert {k for k in codes if k.startswith("ERROR_")} == set(expected), "a status without a class"
     for key, cls in expected.items():
@@ -219,7 +234,7 @@ def test_status_codes_match_header():
 def test_versions(lib_path):
     import stalwart
 
-    assert stalwart.api_version() == stalwart.API_VERSION == 1
+    assert stalwart.api_version() == stalwart.API_VERSION == 2
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", stalwart.version()), stalwart.version()
     assert stalwart.__version__ == stalwart.version()
 
@@ -257,7 +272,7 @@ def test_missing_library_error_names_paths(tmp_path):
 
 
 def test_abi_mismatch_refused(tmp_path):
-    """A library whose stalwart_api_version() differs is refused at import."""
+    """A library older than the bindings (stalwart_api_version() 1 < 2) is refused at import."""
     cc = compiler("cc")
     from stalwart import _lib
 
@@ -265,7 +280,7 @@ def test_abi_mismatch_refused(tmp_path):
     for name, (restype, argtypes, _) in _lib.FUNCTIONS.items():
         params = ", ".join(f"void *a{i}" for i in range(len(argtypes))) or "void"
         if name == "stalwart_api_version":
-            stubs.append("unsigned stalwart_api_version(void) { return 2; }")
+            stubs.append("unsigned stalwart_api_version(void) { return 1; }")
         elif restype is None:
             stubs.append(f"void {name}({params}) {{ {' '.join(f'(void)a{i};' for i in range(len(argtypes)))} }}")
         else:
@@ -417,3 +432,27 @@ def test_python_example(lib_path):
     assert len(rows) == 10, proc.stdout
     assert rows[0][0] == 967 and rows[0][2] == "espresso", proc.stdout
     assert rows[5][0] == 282 and rows[5][2] == "tiger cat", proc.stdout  # MODELS.md: lite0 chelsea
+
+
+def test_c_example_decodes_and_preprocesses_photo(c_example):
+    """The C image API end to end: stalwart_image_load + the pipeline the bundled model's
+    metadata names + its class names; same top-5 and probabilities as ONNX Runtime on the
+    Pillow-preprocessed photo (MODELS.md recipe)."""
+    base = fixtures_dir()
+    if base is None:
+        pytest.skip("shared fixtures not found")
+    model = REPO / "models" / "efficientnet_lite0.onnx"
+    photo = REPO / "examples" / "data" / "rocket.png"
+    proc = subprocess.run([str(c_example), str(model), str(photo)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, describe(proc)
+    rows = parse_top5(proc.stdout)
+    import onnxruntime as ort
+
+    logits = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(
+        None, {"input": preprocess(photo, 224)})[0][0]
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    assert [r[0] for r in rows] == [int(i) for i in np.argsort(-logits)[:5]], proc.stdout
+    for idx, prob, _ in rows:
+        assert abs(prob - p[idx]) < 1e-3, (idx, prob, p[idx])
+    assert rows[0][2] == "missile", proc.stdout

@@ -2,14 +2,17 @@
  * classify.c — run an ONNX image classifier with libStalwart and print the top-5 classes.
  *
  * Usage:
- *   classify MODEL.onnx [INPUT.f32 | -] [CLASSES.txt]
+ *   classify MODEL.onnx [IMAGE.png|IMAGE.jpg | INPUT.f32 | -] [CLASSES.txt]
  *
  *   MODEL.onnx   a classifier with one float32 input [N, C, H, W] (symbolic dimensions such as
  *                the batch are taken as 1) and a first output of logits [N, classes].
- *   INPUT.f32    the input tensor as raw native-endian float32 values in NCHW order, already
- *                preprocessed (for EfficientNet-Lite: RGB, resize + center crop, (x-127)/128).
- *                Omit it or pass "-" to use a deterministic synthetic input instead.
- *   CLASSES.txt  optional class names, one per line in index order.
+ *   IMAGE        a PNG or JPEG photo: decoded with stalwart_image_load() and preprocessed with
+ *                the pipeline the model's metadata names (stalwart_pipeline_create_for_model();
+ *                models/efficientnet_lite0.onnx carries one — see `stalwart annotate`).
+ *   INPUT.f32    or the input tensor as raw native-endian float32 values in NCHW order, already
+ *                preprocessed. Omit it or pass "-" for a deterministic synthetic input.
+ *   CLASSES.txt  optional class names, one per line in index order (default: the model's
+ *                `stalwart.labels` metadata, if any).
  *
  * Prints, for each batch item, the five most probable classes: rank, class index, softmax
  * probability and (if CLASSES.txt is given) name. Exits 1 with Stalwart's message on error.
@@ -34,6 +37,18 @@ static int report(const char *what, stalwart_status status) {
     fprintf(stderr, "classify: %s failed: %s (status %d): %s\n", what,
             stalwart_status_string(status), (int)status, stalwart_last_error());
     return 1;
+}
+
+/* True when `path` ends in .png, .jpg or .jpeg (case-insensitive). */
+static int is_image(const char *path) {
+    const char *dot = strrchr(path, '.');
+    char ext[8];
+    size_t n, i;
+    if (dot == NULL) return 0;
+    n = strlen(dot + 1);
+    if (n == 0 || n >= sizeof ext) return 0;
+    for (i = 0; i <= n; i++) ext[i] = (char)((dot[1 + i] >= 'A' && dot[1 + i] <= 'Z') ? dot[1 + i] + 32 : dot[1 + i]);
+    return strcmp(ext, "png") == 0 || strcmp(ext, "jpg") == 0 || strcmp(ext, "jpeg") == 0;
 }
 
 /* Reads the whole file into a new buffer; returns NULL (and prints why) on failure. */
@@ -162,7 +177,43 @@ int main(int argc, char **argv) {
         elements *= (size_t)dims[i];
     }
 
-    if (input_path != NULL) {
+    if (input_path != NULL && is_image(input_path)) {
+        /* Decode to RGB and preprocess with the model's own pipeline, straight into input. */
+        stalwart_image *image = NULL;
+        stalwart_pipeline *pipeline = NULL;
+        int64_t shape[3];
+        input = malloc(elements * sizeof(float));
+        if (input == NULL) {
+            fprintf(stderr, "classify: out of memory\n");
+            goto done;
+        }
+        if ((st = stalwart_image_load(input_path, 3, 0, 0, &image)) != STALWART_OK) {
+            rc = report("stalwart_image_load", st);
+            goto done;
+        }
+        if ((st = stalwart_pipeline_create_for_model(model, 0, &pipeline)) != STALWART_OK) {
+            rc = report("stalwart_pipeline_create_for_model", st);
+            stalwart_image_free(image);
+            goto done;
+        }
+        st = stalwart_pipeline_output_shape(pipeline, stalwart_image_width(image),
+                                            stalwart_image_height(image), shape);
+        if (st == STALWART_OK && (size_t)(shape[0] * shape[1] * shape[2]) != elements) {
+            fprintf(stderr, "classify: the pipeline makes %lldx%lldx%lld values, input '%s' takes %zu\n",
+                    (long long)shape[0], (long long)shape[1], (long long)shape[2], input_name, elements);
+            st = STALWART_ERROR_SHAPE_MISMATCH;
+        } else if (st == STALWART_OK) {
+            st = stalwart_pipeline_apply(pipeline, image, input, elements);
+            if (st != STALWART_OK) report("stalwart_pipeline_apply", st);
+        } else {
+            report("stalwart_pipeline_output_shape", st);
+        }
+        stalwart_pipeline_free(pipeline);
+        stalwart_image_free(image);
+        if (st != STALWART_OK) goto done;
+        printf("%s: preprocessed to %lldx%lld by the model's pipeline\n", input_path,
+               (long long)shape[1], (long long)shape[2]);
+    } else if (input_path != NULL) {
         size_t size = 0;
         input = (float *)read_file(input_path, &size);
         if (input == NULL) goto done;
@@ -231,6 +282,23 @@ int main(int argc, char **argv) {
         size_t size = 0;
         class_text = read_file(classes_path, &size);
         if (class_text == NULL) goto done;
+    } else {
+        /* Class names the model carries (owned by the model: copy before splitting). */
+        const char *labels = NULL;
+        if ((st = stalwart_model_metadata_get(model, "stalwart.labels", &labels)) != STALWART_OK) {
+            rc = report("stalwart_model_metadata_get", st);
+            goto done;
+        }
+        if (labels != NULL) {
+            class_text = malloc(strlen(labels) + 1);
+            if (class_text == NULL) {
+                fprintf(stderr, "classify: out of memory\n");
+                goto done;
+            }
+            memcpy(class_text, labels, strlen(labels) + 1);
+        }
+    }
+    if (class_text != NULL) {
         class_names = malloc(classes * sizeof *class_names);
         if (class_names == NULL) {
             fprintf(stderr, "classify: out of memory\n");

@@ -14,6 +14,7 @@ from __future__ import annotations
 from . import _lib
 from .errors import (
     BufferTooSmall,
+    DecodeError,
     InternalError,
     InvalidArgument,
     ModelError,
@@ -23,6 +24,7 @@ from .errors import (
     StalwartIOError,
     UnsupportedError,
 )
+from .image import PRESETS, Pipeline, decode_image, encode_image, load_image, preprocess, resize, save_image
 from .model import Model, TensorInfo
 
 #: The C API version these bindings were written for (STALWART_API_VERSION).
@@ -50,6 +52,14 @@ __all__ = [
     "TensorInfo",
     "version",
     "api_version",
+    "load_image",
+    "decode_image",
+    "encode_image",
+    "save_image",
+    "resize",
+    "preprocess",
+    "Pipeline",
+    "PRESETS",
     "API_VERSION",
     "library_path",
     "__version__",
@@ -62,4 +72,5 @@ __all__ = [
     "OutOfMemory",
     "BufferTooSmall",
     "InternalError",
+    "DecodeError",
 ]

@@ -25,13 +25,13 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_char_p, c_float, c_int32, c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
 from . import errors
 
 #: STALWART_API_VERSION of the include/stalwart.h these bindings implement.
-API_VERSION = 1
+API_VERSION = 2
 #: STALWART_MAX_RANK: the largest tensor rank that crosses the C boundary.
 MAX_RANK = 8
 
@@ -84,6 +84,25 @@ class stalwart_tensor(ctypes.Structure):
 
 
 TensorPtr = POINTER(stalwart_tensor)
+
+
+class stalwart_image(ctypes.Structure):
+    """Opaque ``stalwart_image``."""
+
+
+class stalwart_pipeline(ctypes.Structure):
+    """Opaque ``stalwart_pipeline``."""
+
+
+ImagePtr = POINTER(stalwart_image)
+PipelinePtr = POINTER(stalwart_pipeline)
+
+DECODE_EXIF_ORIENTATION = 1
+FORMAT_PNG = 1
+FORMAT_JPEG = 2
+FILTERS = {"nearest": 0, "bilinear": 1, "bicubic": 2, "box": 3, "lanczos": 4, "hamming": 5}
+LAYOUT_NCHW = 0
+LAYOUT_NHWC = 1
 
 # ---------------------------------------------------------------------------------------------
 # Every function of the header: name -> (restype, argtypes, returns a status?).
@@ -143,6 +162,47 @@ FUNCTIONS: dict[str, tuple[object, list, bool]] = {
         [ModelPtr, TensorPtr, c_size_t, TensorPtr, c_size_t],
         True,
     ),
+    # Model metadata (API 2).
+    "stalwart_model_metadata_count": (stalwart_status, [ModelPtr, POINTER(c_size_t)], True),
+    "stalwart_model_metadata_entry": (
+        stalwart_status, [ModelPtr, c_size_t, POINTER(c_char_p), POINTER(c_char_p)], True),
+    "stalwart_model_metadata_get": (stalwart_status, [ModelPtr, c_char_p, POINTER(c_char_p)], True),
+    # Images (API 2).
+    "stalwart_image_decode": (
+        stalwart_status, [c_void_p, c_size_t, c_int32, c_uint32, c_uint64, POINTER(ImagePtr)], True),
+    "stalwart_image_load": (
+        stalwart_status, [c_char_p, c_int32, c_uint32, c_uint64, POINTER(ImagePtr)], True),
+    "stalwart_image_create": (
+        stalwart_status, [c_int32, c_int32, c_int32, POINTER(c_uint8), POINTER(ImagePtr)], True),
+    "stalwart_image_free": (None, [ImagePtr], False),
+    "stalwart_image_width": (c_int32, [ImagePtr], False),
+    "stalwart_image_height": (c_int32, [ImagePtr], False),
+    "stalwart_image_channels": (c_int32, [ImagePtr], False),
+    "stalwart_image_pixels": (POINTER(c_uint8), [ImagePtr], False),
+    "stalwart_image_resize": (
+        stalwart_status, [ImagePtr, c_int32, c_int32, c_int32, POINTER(ImagePtr)], True),
+    "stalwart_resize_f32": (
+        stalwart_status,
+        [POINTER(c_float), c_int32, c_int32, c_int32, POINTER(c_float), c_size_t, c_int32, c_int32,
+         c_int32, ctypes.c_bool],
+        True),
+    "stalwart_image_encode": (
+        stalwart_status, [ImagePtr, c_int32, c_int32, POINTER(POINTER(c_uint8)), POINTER(c_size_t)], True),
+    "stalwart_image_save": (stalwart_status, [ImagePtr, c_char_p, c_int32], True),
+    "stalwart_free": (None, [c_void_p], False),
+    # Preprocessing pipelines (API 2).
+    "stalwart_pipeline_create": (stalwart_status, [c_char_p, c_int32, POINTER(PipelinePtr)], True),
+    "stalwart_pipeline_create_for_model": (
+        stalwart_status, [ModelPtr, c_int32, POINTER(PipelinePtr)], True),
+    "stalwart_pipeline_free": (None, [PipelinePtr], False),
+    "stalwart_pipeline_set_layout": (stalwart_status, [PipelinePtr, c_int32], True),
+    "stalwart_pipeline_set_normalization": (
+        stalwart_status, [PipelinePtr, c_float, POINTER(c_float), POINTER(c_float), c_size_t], True),
+    "stalwart_pipeline_set_filter": (stalwart_status, [PipelinePtr, c_int32], True),
+    "stalwart_pipeline_output_shape": (
+        stalwart_status, [PipelinePtr, c_int32, c_int32, POINTER(c_int64)], True),
+    "stalwart_pipeline_apply": (
+        stalwart_status, [PipelinePtr, ImagePtr, POINTER(c_float), c_size_t], True),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +290,7 @@ lib, path = _open()
 _declare(lib, path)
 
 _found_api = lib.stalwart_api_version()
-if _found_api != API_VERSION:
+if _found_api < API_VERSION:  # the ABI is append-only: a newer library serves older bindings
     raise ImportError(
         f"{path} implements Stalwart C API version {_found_api}, but these bindings require "
         f"version {API_VERSION}; rebuild the library or reinstall the bindings so they match"

@@ -15,6 +15,7 @@ STALWART_ERROR_SHAPE_MISMATCH    :class:`ShapeError`        :class:`ValueError`
 STALWART_ERROR_OUT_OF_MEMORY     :class:`OutOfMemory`       :class:`MemoryError`
 STALWART_ERROR_BUFFER_TOO_SMALL  :class:`BufferTooSmall`
 STALWART_ERROR_INTERNAL          :class:`InternalError`
+STALWART_ERROR_DECODE            :class:`DecodeError`       :class:`ValueError`
 ===============================  =========================  ==============================
 
 A status code this module does not know (the ABI is append-only, so a newer library may
@@ -33,6 +34,7 @@ __all__ = [
     "OutOfMemory",
     "BufferTooSmall",
     "InternalError",
+    "DecodeError",
     "error_for_status",
 ]
 
@@ -46,6 +48,7 @@ ERROR_SHAPE_MISMATCH = 5
 ERROR_OUT_OF_MEMORY = 6
 ERROR_BUFFER_TOO_SMALL = 7
 ERROR_INTERNAL = 8
+ERROR_DECODE = 9
 
 
 class StalwartError(Exception):
@@ -123,6 +126,12 @@ class InternalError(StalwartError):
     code = ERROR_INTERNAL
 
 
+class DecodeError(StalwartError, ValueError):
+    """Image bytes are corrupt, truncated, not PNG/JPEG, or above the pixel limit."""
+
+    code = ERROR_DECODE
+
+
 _BY_STATUS: dict[int, type[StalwartError]] = {
     cls.code: cls
     for cls in (
@@ -134,6 +143,7 @@ _BY_STATUS: dict[int, type[StalwartError]] = {
         OutOfMemory,
         BufferTooSmall,
         InternalError,
+        DecodeError,
     )
 }
 

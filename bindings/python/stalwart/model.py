@@ -186,6 +186,39 @@ class Model:
     def closed(self) -> bool:
         return self._handle is None or self._closing
 
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The model file's ``metadata_props`` (last value wins for repeated keys)."""
+        self._enter()
+        try:
+            count = ctypes.c_size_t()
+            _lib.lib.stalwart_model_metadata_count(self._handle, ctypes.byref(count))
+            out = {}
+            for i in range(count.value):
+                key, value = ctypes.c_char_p(), ctypes.c_char_p()
+                _lib.lib.stalwart_model_metadata_entry(self._handle, i, ctypes.byref(key), ctypes.byref(value))
+                out[(key.value or b"").decode("utf-8", "replace")] = (value.value or b"").decode("utf-8", "replace")
+            return out
+        finally:
+            self._leave()
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """Class names carried in the model's ``stalwart.labels`` metadata, or None."""
+        labels = self.metadata.get("stalwart.labels")
+        return None if labels is None else labels.split("\n")
+
+    def pipeline(self, resolution: int | None = None, **overrides):
+        """The preprocessing the model's metadata describes, as a :class:`stalwart.Pipeline`
+        (``resolution`` overrides the model's). Raises InvalidArgument when it has none."""
+        from .image import Pipeline
+
+        self._enter()
+        try:
+            return Pipeline.for_model(self, resolution, **overrides)
+        finally:
+            self._leave()
+
     # -- running -------------------------------------------------------------------------
 
     def _bind_inputs(self, feeds) -> tuple[ctypes.Array, list[np.ndarray], int]:

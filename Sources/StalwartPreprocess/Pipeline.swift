@@ -1,0 +1,133 @@
+import StalwartTensor
+
+/// A complete image → tensor preprocessing: optional border crop, a resize strategy, a centre
+/// crop, normalization and layout. Value type; `apply` is pure and thread-safe.
+///
+/// Steps, in order (each optional):
+/// 1. `borderCrop` pixels removed on every side (ObjectNet's red border).
+/// 2. `resize`: shorter side to N (torchvision `Resize(N)`), exact size (squash), or TF-style
+///    central fraction crop followed by a resize to the final size.
+/// 3. `crop`: torchvision `CenterCrop` (zero padding when larger than the image).
+/// 4. `normalization` and `layout`.
+/// With `antialias` true, resizing is Pillow's (uint8, antialiased on downscale, as torchvision
+/// on PIL images); false resizes float pixels without antialiasing (TF `tf.image.resize`,
+/// half-pixel centres).
+public struct Pipeline: Sendable {
+    public enum ResizeStrategy: Sendable, Equatable {
+        case none
+        case shorterSide(Int)
+        case squash(width: Int, height: Int)
+        /// TF `central_crop(fraction)` then resize to the size.
+        case centralFraction(Double, width: Int, height: Int)
+    }
+
+    public var borderCrop: Int = 0
+    public var resize: ResizeStrategy
+    public var filter: ResizeFilter
+    public var antialias: Bool = true
+    public var crop: (width: Int, height: Int)?
+    public var normalization: Normalization
+    public var layout: TensorLayout = .nchw
+    /// The preset this pipeline came from and its resolution, for records ("" if custom).
+    public var name: String = ""
+
+    public init(resize: ResizeStrategy, filter: ResizeFilter, crop: (width: Int, height: Int)?,
+                normalization: Normalization, layout: TensorLayout = .nchw) {
+        self.resize = resize; self.filter = filter; self.crop = crop
+        self.normalization = normalization; self.layout = layout
+    }
+
+    /// Channels of the output (those of the normalization).
+    public var channels: Int { normalization.mean.count }
+
+    /// Output size for an input of `width`×`height` (crop or resize target decide it).
+    public func outputSize(width: Int, height: Int) throws -> (width: Int, height: Int) {
+        if let c = crop { return c }
+        switch resize {
+        case .squash(let w, let h), .centralFraction(_, let w, let h): return (w, h)
+        case .shorterSide(let s):
+            let b = max(0, borderCrop)
+            return try Geometry.shorterSideSize(width: width - 2 * b, height: height - 2 * b, to: s)
+        case .none: return (width - 2 * borderCrop, height - 2 * borderCrop)
+        }
+    }
+
+    /// The resized and cropped pixels (0...255, not yet normalized), as floats.
+    public func transform(_ input: Image) throws -> FloatImage {
+        var img = try input.converted(channels: channels)
+        if borderCrop > 0 { img = try Geometry.borderCrop(img, pixels: borderCrop) }
+        var float: FloatImage? = nil
+        switch resize {
+        case .none: break
+        case .shorterSide(let s):
+            let (w, h) = try Geometry.shorterSideSize(width: img.width, height: img.height, to: s)
+            if antialias { img = try Resize.resize(img, width: w, height: h, filter: filter) }
+            else { float = try Resize.resize(FloatImage(img), width: w, height: h, filter: filter, antialias: false) }
+        case .squash(let w, let h):
+            if antialias { img = try Resize.resize(img, width: w, height: h, filter: filter) }
+            else { float = try Resize.resize(FloatImage(img), width: w, height: h, filter: filter, antialias: false) }
+        case .centralFraction(let f, let w, let h):
+            guard f > 0, f <= 1 else { throw StalwartError.invalidArgument("central fraction must be in (0, 1], got \(f)") }
+            // tf.image.central_crop: start = int((size − size·f) / 2), extent = size − 2·start.
+            let top = Int((Double(img.height) - Double(img.height) * f) / 2)
+            let left = Int((Double(img.width) - Double(img.width) * f) / 2)
+            img = try Geometry.crop(img, x: left, y: top, width: img.width - 2 * left, height: img.height - 2 * top)
+            if antialias { img = try Resize.resize(img, width: w, height: h, filter: filter) }
+            else { float = try Resize.resize(FloatImage(img), width: w, height: h, filter: filter, antialias: false) }
+        }
+        if let c = crop {
+            if let f = float { float = try Pipeline.centerCrop(f, width: c.width, height: c.height) }
+            else { img = try Geometry.centerCrop(img, width: c.width, height: c.height) }
+        }
+        return float ?? FloatImage(img)
+    }
+
+    /// Preprocesses one image into `out`, which must hold `channels · H · W` floats for the
+    /// output size (`outputSize`). Returns that size.
+    @discardableResult
+    public func write(_ image: Image, into out: UnsafeMutablePointer<Float>, capacity: Int) throws -> (width: Int, height: Int) {
+        let t = try transform(image)
+        let need = t.width * t.height * t.channels
+        guard capacity >= need else {
+            throw StalwartError.bufferTooSmall("preprocessed image needs \(need) floats (\(t.channels)×\(t.height)×\(t.width)), buffer holds \(capacity)")
+        }
+        normalization.write(t, layout: layout, into: out)
+        return (t.width, t.height)
+    }
+
+    /// Preprocesses a batch of images of any sizes into one tensor ([N, C, H, W] or
+    /// [N, H, W, C]); every image must come out at the same size (use a crop or squash).
+    public func batch(_ images: [Image]) throws -> Tensor {
+        guard let first = images.first else { throw StalwartError.invalidArgument("empty batch") }
+        let (w, h) = try outputSize(width: first.width, height: first.height)
+        let shape = layout == .nchw ? [images.count, channels, h, w] : [images.count, h, w, channels]
+        let t: Tensor
+        do { t = try Tensor(dtype: .float32, shape: shape) } catch { throw StalwartError(error) }
+        let per = channels * h * w
+        for (i, img) in images.enumerated() {
+            let got = try write(img, into: t.floats + i * per, capacity: per)
+            guard got == (w, h) else {
+                throw StalwartError.shapeMismatch("image \(i) preprocesses to \(got.width)×\(got.height), the batch is \(w)×\(h); add a crop or a squash resize")
+            }
+        }
+        return t
+    }
+
+    /// torchvision CenterCrop on a float image (top/left by Python round; zero padding).
+    static func centerCrop(_ f: FloatImage, width: Int, height: Int) throws -> FloatImage {
+        guard width >= 1, height >= 1 else { throw StalwartError.invalidArgument("crop size must be positive") }
+        let top = Int((Double(f.height - height) / 2).rounded(.toNearestOrEven))
+        let left = Int((Double(f.width - width) / 2).rounded(.toNearestOrEven))
+        var out = [Float](repeating: 0, count: width * height * f.channels)
+        for y in 0..<height {
+            let sy = y + top
+            guard sy >= 0, sy < f.height else { continue }
+            for x in 0..<width {
+                let sx = x + left
+                guard sx >= 0, sx < f.width else { continue }
+                for c in 0..<f.channels { out[(y * width + x) * f.channels + c] = f.pixels[(sy * f.width + sx) * f.channels + c] }
+            }
+        }
+        return try FloatImage(width: width, height: height, channels: f.channels, pixels: out)
+    }
+}
