@@ -170,3 +170,38 @@ def test_model_metadata_pipeline_and_cli(tmp_path, repo_root):
     res = subprocess.run([cli, "classify", str(src), str(fixtures_dir() / "images" / "coffee.png")],
                          capture_output=True, text=True)
     assert res.returncode != 0 and "--preset" in res.stderr
+
+
+@pytest.mark.parametrize("filter_name,pil_filter", [("nearest", "NEAREST"), ("bilinear", "BILINEAR"),
+                                                    ("bicubic", "BICUBIC"), ("box", "BOX"),
+                                                    ("lanczos", "LANCZOS"), ("hamming", "HAMMING")])
+def test_resize_matches_pillow(filter_name, pil_filter):
+    """stalwart.resize on uint8 RGB/RGBA/L equals PIL.Image.resize (repeated calls, so a
+    lifetime bug in the bindings would show as a crash or garbage)."""
+    rng = np.random.default_rng(3)
+    for shape, size in [((517, 333, 3), (224, 224)), ((23, 37, 4), (7, 100)), ((1, 50), (9, 3)), ((400, 600, 3), (256, 384))]:
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        want = np.asarray(Image.fromarray(img).resize((size[1], size[0]), getattr(Image, pil_filter)))
+        for _ in range(5):
+            np.testing.assert_array_equal(stalwart.resize(img, size, filter_name), want)
+
+
+def test_float_resize_matches_pillow_mode_f():
+    rng = np.random.default_rng(4)
+    img = rng.uniform(-1, 1, (61, 47)).astype(np.float32)
+    for name in ("bilinear", "bicubic", "lanczos"):
+        want = np.asarray(Image.fromarray(img, "F").resize((30, 90), getattr(Image, name.upper())))
+        np.testing.assert_allclose(stalwart.resize(img, (90, 30), name), want, atol=1e-5)
+
+
+def test_encode_save_and_decode_round_trip(tmp_path):
+    img = stalwart.load_image(photos()[0])
+    for _ in range(3):
+        path = tmp_path / "x.png"
+        stalwart.save_image(path, img)
+        np.testing.assert_array_equal(stalwart.load_image(path), img)
+        np.testing.assert_array_equal(stalwart.load_image(stalwart.encode_image(img, "png")), img)
+    jpg = stalwart.encode_image(img, "jpeg", quality=95)
+    back = np.asarray(Image.open(__import__("io").BytesIO(jpg)).convert("RGB"), np.int16)
+    assert np.abs(back - img).mean() < 2.5
+    np.testing.assert_array_equal(stalwart.load_image(jpg), back.astype(np.uint8))  # decoder agrees with Pillow

@@ -113,7 +113,8 @@ def encode_image(img: np.ndarray, format: str = "png", quality: int = 95) -> byt
 
 def save_image(path: str | os.PathLike, img: np.ndarray, quality: int = 95) -> None:
     """Writes a uint8 image as PNG or JPEG, chosen by the file extension."""
-    _lib.lib.stalwart_image_save(_Image.from_array(img).ptr, os.fsencode(path), int(quality))
+    im = _Image.from_array(img)   # keep the image alive for the duration of the call
+    _lib.lib.stalwart_image_save(im.ptr, os.fsencode(path), int(quality))
 
 
 def _filter(name: str) -> int:
@@ -136,8 +137,8 @@ def resize(img: np.ndarray, size: Sequence[int], filter: str = "bilinear", antia
     if arr.dtype == np.uint8:
         if not antialias:
             raise InvalidArgument("uint8 images are resized as Pillow does (always antialiased); pass a float32 image for antialias=False")
-        out = _lib.ImagePtr()
-        _lib.lib.stalwart_image_resize(_Image.from_array(arr).ptr, w, h, _filter(filter), ctypes.byref(out))
+        src, out = _Image.from_array(arr), _lib.ImagePtr()   # `src` must outlive the call
+        _lib.lib.stalwart_image_resize(src.ptr, w, h, _filter(filter), ctypes.byref(out))
         return _Image(out).to_array()
     if arr.dtype != np.float32:
         raise InvalidArgument(f"resize takes uint8 or float32 images, got {arr.dtype}")
