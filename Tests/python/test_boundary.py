@@ -416,22 +416,26 @@ def test_c_example_synthetic_input_and_errors(c_example, tmp_path):
 
 
 def test_python_example(lib_path):
+    """examples/python/classify.py: the bundled model needs no flags (its metadata carries the
+    preprocessing and class names); a plain model takes --preset."""
     base = fixtures_dir()
     if base is None:
         pytest.skip("shared fixtures not found")
-    pytest.importorskip("PIL")
-    model = efficientnet_path("lite0")
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "python" / "classify.py"), str(model),
-         str(base / "images" / "coffee.png"), str(base / "images" / "chelsea.png"),
-         "--classes", str(base / "imagenet_classes.txt"), "--threads", "2"],
-        capture_output=True, text=True, timeout=300, env=isolated_env(),
-    )
-    assert proc.returncode == 0, describe(proc)
-    rows = parse_top5(proc.stdout)
-    assert len(rows) == 10, proc.stdout
-    assert rows[0][0] == 967 and rows[0][2] == "espresso", proc.stdout
-    assert rows[5][0] == 282 and rows[5][2] == "tiger cat", proc.stdout  # MODELS.md: lite0 chelsea
+    photos = [str(base / "images" / "coffee.png"), str(base / "images" / "chelsea.png")]
+    script = str(REPO / "examples" / "python" / "classify.py")
+    for extra in ([str(REPO / "models" / "efficientnet_lite0.onnx")],
+                  [str(efficientnet_path("lite0")), "--preset", "efficientnet-lite",
+                   "--classes", str(base / "imagenet_classes.txt")]):
+        proc = subprocess.run([sys.executable, script, extra[0], *photos, *extra[1:], "--threads", "2"],
+                              capture_output=True, text=True, timeout=300, env=isolated_env())
+        assert proc.returncode == 0, describe(proc)
+        rows = parse_top5(proc.stdout)
+        assert len(rows) == 10, proc.stdout
+        assert rows[0][0] == 967 and rows[0][2] == "espresso", proc.stdout
+        assert rows[5][0] == 282 and rows[5][2] == "tiger cat", proc.stdout  # MODELS.md: lite0 chelsea
+    proc = subprocess.run([sys.executable, script, str(efficientnet_path("lite0")), photos[0]],
+                          capture_output=True, text=True, timeout=300, env=isolated_env())
+    assert proc.returncode == 1 and "preprocessing" in proc.stderr, describe(proc)
 
 
 def test_c_example_decodes_and_preprocesses_photo(c_example):
