@@ -507,6 +507,143 @@ func {p}DWAny(_ src: UnsafePointer<Float>, _ rowStep: Int, _ kh: Int, _ kw: Int,
     }}
 }}
 """)
+    # Pillow 8-bit resampling passes (the same integer arithmetic as StalwartPreprocess's
+    # portable ResampleKernels: wrapping 32-bit sums of pixel·fixed, exact in any order).
+    w(f"""/// `clamp(acc >> 22, 0, 255)` per lane (shifts and masks: no per-lane branches).
+@inline(__always)
+func {p}Narrow8(_ acc: SIMD16<Int32>) -> SIMD16<Int32> {{
+    var v = acc &>> 22
+    v = v & ~(v &>> 31)
+    let over = (SIMD16<Int32>(repeating: 255) &- v) &>> 31
+    return (v & ~over) | (SIMD16<Int32>(repeating: 255) & over)
+}}
+
+@inline(__always)
+func {p}Narrow8(_ acc: SIMD8<Int32>) -> SIMD8<Int32> {{
+    var v = acc &>> 22
+    v = v & ~(v &>> 31)
+    let over = (SIMD8<Int32>(repeating: 255) &- v) &>> 31
+    return (v & ~over) | (SIMD8<Int32>(repeating: 255) & over)
+}}
+
+/// Pillow's 8-bit vertical pass (`ImagingResampleVertical_8bpc`): output row `y` (of `outSize`)
+/// is `clamp((2²¹ + Σ_t src[first[y] − rowOffset + t][i] · fixed[y·taps + t]) >> 22, 0, 255)`
+/// for each of `rowBytes` (≥ 16) bytes; rows `srcStride` / `dstStride` bytes apart. 16 bytes
+/// per step, the last step overlapping the previous one.
+@inline(never)
+public func {p}ResampleVertical8(src: UnsafePointer<UInt8>, srcStride: Int, rowOffset: Int, rowBytes: Int,
+                               outSize: Int, taps: Int, first: UnsafePointer<Int32>, count: UnsafePointer<Int32>,
+                               fixed: UnsafePointer<Int32>, dst: UnsafeMutablePointer<UInt8>, dstStride: Int) {{
+    let bias = SIMD16<Int32>(repeating: 1 << 21)
+    var y = 0
+    while y < outSize {{
+        let n = Int(count[y])
+        let k = fixed + y &* taps
+        let base = src + (Int(first[y]) &- rowOffset) &* srcStride
+        let d = dst + y &* dstStride
+        var i = 0
+        while true {{
+            if i &+ 32 <= rowBytes {{
+                var a0 = bias, a1 = bias
+                var q = UnsafeRawPointer(base + i)
+                var t = 0
+                while t < n {{
+                    let kv = SIMD16<Int32>(repeating: k[t])
+                    let v = q.loadUnaligned(as: SIMD32<UInt8>.self)
+                    a0 = a0 &+ SIMD16<Int32>(truncatingIfNeeded: v.lowHalf) &* kv
+                    a1 = a1 &+ SIMD16<Int32>(truncatingIfNeeded: v.highHalf) &* kv
+                    q += srcStride
+                    t &+= 1
+                }}
+                let o = SIMD32<UInt8>(lowHalf: SIMD16<UInt8>(truncatingIfNeeded: {p}Narrow8(a0)),
+                                      highHalf: SIMD16<UInt8>(truncatingIfNeeded: {p}Narrow8(a1)))
+                UnsafeMutableRawPointer(d + i).storeBytes(of: o, as: SIMD32<UInt8>.self)
+                i &+= 32
+            }} else {{
+                if i &+ 16 > rowBytes {{ i = rowBytes &- 16 }}
+                var a = bias
+                var q = UnsafeRawPointer(base + i)
+                var t = 0
+                while t < n {{
+                    let v = q.loadUnaligned(as: SIMD16<UInt8>.self)
+                    a = a &+ SIMD16<Int32>(truncatingIfNeeded: v) &* SIMD16<Int32>(repeating: k[t])
+                    q += srcStride
+                    t &+= 1
+                }}
+                UnsafeMutableRawPointer(d + i).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: {p}Narrow8(a)), as: SIMD16<UInt8>.self)
+                i &+= 16
+            }}
+            if i >= rowBytes {{ break }}
+        }}
+        y &+= 1
+    }}
+}}
+
+/// Pillow's 8-bit horizontal pass (`ImagingResampleHorizontal_8bpc`) for 3- or 4-channel
+/// pixels: rows `rowStart ..< rowStart + rows` of `src` (`srcStride` bytes apart; the buffer
+/// ends after `srcHeight` rows); output `x` (of `outSize`) reads pixels `first[x] − columnOffset`
+/// onwards; writes `rows` rows of `outSize` pixels, contiguous, to `dst`. Two rows per vector
+/// (lanes 0–3, 4–7); with 3 channels the 4th lane reads one byte past the pixel, so the last
+/// taps of the buffer's last row are loaded bytewise.
+@inline(never)
+public func {p}ResampleHorizontal8(src: UnsafePointer<UInt8>, srcStride: Int, srcHeight: Int, channels: Int,
+                                 rowStart: Int, rows: Int, columnOffset: Int, outSize: Int, taps: Int,
+                                 first: UnsafePointer<Int32>, count: UnsafePointer<Int32>,
+                                 fixed: UnsafePointer<Int32>, dst: UnsafeMutablePointer<UInt8>) {{
+    let step = channels
+    let dstStride = outSize &* channels
+    let bias = SIMD8<Int32>(repeating: 1 << 21)
+    let endOfSource = src + srcHeight &* srcStride
+    var r = 0
+    while r < rows {{
+        let pair = r &+ 1 < rows
+        let s0 = src + (rowStart &+ r) &* srcStride - columnOffset &* step
+        let s1 = pair ? s0 + srcStride : s0
+        let d0 = dst + r &* dstStride
+        var x = 0
+        while x < outSize {{
+            let p0 = s0 + Int(first[x]) &* step
+            let p1 = s1 + Int(first[x]) &* step
+            let k = fixed + x &* taps
+            let n = Int(count[x])
+            var a = bias
+            if step == 4 || p1 + n &* 3 + 1 <= endOfSource {{
+                var q0 = UnsafeRawPointer(p0), q1 = UnsafeRawPointer(p1)
+                var t = 0
+                while t < n {{
+                    let v = SIMD8<Int32>(truncatingIfNeeded: SIMD8<UInt8>(
+                        lowHalf: q0.loadUnaligned(as: SIMD4<UInt8>.self),
+                        highHalf: q1.loadUnaligned(as: SIMD4<UInt8>.self)))
+                    a = a &+ v &* SIMD8<Int32>(repeating: k[t])
+                    q0 += step
+                    q1 += step
+                    t &+= 1
+                }}
+            }} else {{
+                var t = 0
+                while t < n {{
+                    let e = p0 + t &* 3, b = p1 + t &* 3
+                    let v = SIMD8<Int32>(Int32(e[0]), Int32(e[1]), Int32(e[2]), 0,
+                                         Int32(b[0]), Int32(b[1]), Int32(b[2]), 0)
+                    a = a &+ v &* SIMD8<Int32>(repeating: k[t])
+                    t &+= 1
+                }}
+            }}
+            let v = SIMD8<UInt8>(truncatingIfNeeded: {p}Narrow8(a))
+            let o0 = d0 + x &* step
+            o0[0] = v[0]; o0[1] = v[1]; o0[2] = v[2]
+            if step == 4 {{ o0[3] = v[3] }}
+            if pair {{
+                let o1 = o0 + dstStride
+                o1[0] = v[4]; o1[1] = v[5]; o1[2] = v[6]
+                if step == 4 {{ o1[3] = v[7] }}
+            }}
+            x &+= 1
+        }}
+        r &+= 2
+    }}
+}}
+""")
     return "\n".join(o)
 
 import os

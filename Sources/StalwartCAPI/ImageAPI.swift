@@ -17,6 +17,27 @@ final class ImageHandle {
         pixels = .allocate(capacity: image.pixels.count)
         _ = pixels.initialize(from: image.pixels)
     }
+
+    /// An image whose pixels are not yet written: the decoder that asked for it (`decoded`)
+    /// writes every byte, or throws, and then the handle is dropped unread.
+    private init(width: Int, height: Int, channels: Int) throws {
+        let n = try Image.byteCount(width: width, height: height, channels: channels)
+        self.width = width; self.height = height; self.channels = channels
+        pixels = .allocate(capacity: n)
+    }
+
+    /// Decodes through `decode`, which calls its allocator once with the image's size; the
+    /// pixels land directly in the new handle's buffer (JPEG) or are copied there once.
+    static func decoded(_ decode: ((Int, Int, Int) throws -> UnsafeMutableBufferPointer<UInt8>) throws -> Void) throws -> ImageHandle {
+        var made: ImageHandle? = nil
+        try decode { w, h, c in
+            let handle = try ImageHandle(width: w, height: h, channels: c)
+            made = handle
+            return handle.pixels
+        }
+        guard let made else { throw StalwartError.internal("the decoder returned no image") }
+        return made
+    }
     deinit { pixels.deallocate() }
 
     /// A Swift `Image` with a copy of the pixels.
@@ -70,8 +91,9 @@ public func stalwart_image_decode(_ data: UnsafeRawPointer?, _ size: Int, _ chan
                                   _ out: UnsafeMutablePointer<OpaquePointer?>?) -> stalwart_status {
     guard let data, let out else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_image_decode: NULL argument") }
     return ErrorState.guarded {
-        let img = try ImageCodec.decode(UnsafeRawBufferPointer(start: data, count: size), options: decodeOptions(channels, flags, maxPixels))
-        out.pointee = retainImage(img)
+        let options = try decodeOptions(channels, flags, maxPixels)
+        let handle = try ImageHandle.decoded { try ImageCodec.decode(UnsafeRawBufferPointer(start: data, count: size), options: options, into: $0) }
+        out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }
 
@@ -80,8 +102,9 @@ public func stalwart_image_load(_ path: UnsafePointer<CChar>?, _ channels: Int32
                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> stalwart_status {
     guard let path, let out else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_image_load: NULL argument") }
     return ErrorState.guarded {
-        let img = try ImageCodec.decode(path: String(cString: path), options: decodeOptions(channels, flags, maxPixels))
-        out.pointee = retainImage(img)
+        let options = try decodeOptions(channels, flags, maxPixels)
+        let handle = try ImageHandle.decoded { try ImageCodec.decode(path: String(cString: path), options: options, into: $0) }
+        out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }
 
@@ -260,6 +283,8 @@ public func stalwart_pipeline_apply(_ pipeline: OpaquePointer?, _ image: OpaqueP
                                     _ capacity: Int) -> stalwart_status {
     guard let pipeline, let image, let out else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_pipeline_apply: NULL argument") }
     return ErrorState.guarded {
-        try pipelineOf(pipeline).pipeline.write(try imageOf(image), into: out, capacity: capacity)
+        let h = handleOf(image)   // read in place: the handle outlives the call
+        try pipelineOf(pipeline).pipeline.write(pixels: UnsafeBufferPointer(h.pixels), width: h.width, height: h.height,
+                                                channels: h.channels, into: out, capacity: capacity)
     }
 }

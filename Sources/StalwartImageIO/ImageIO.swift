@@ -98,6 +98,39 @@ public enum ImageCodec {
         }
     }
 
+    /// `decode(_:options:)` into memory the caller provides: `allocate(width, height, channels)`
+    /// is called exactly once on success (at most once on failure), after the size checks, and
+    /// must return a buffer of exactly `width · height · channels` bytes, which the caller owns
+    /// (also when this throws afterwards). Same pixels and errors as `decode(_:options:)`; JPEGs
+    /// that need no conversion (the usual RGB → `.rgb`) are decompressed straight into the
+    /// buffer, other inputs are decoded and then copied into it.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, options: DecodeOptions = .init(),
+                              into allocate: (_ width: Int, _ height: Int, _ channels: Int) throws -> UnsafeMutableBufferPointer<UInt8>) throws {
+        guard options.maxPixels >= 1 else {
+            throw StalwartError.invalidArgument("maxPixels must be at least 1, got \(options.maxPixels)")
+        }
+        if case .jpeg = try Sniff.format(bytes), try JPEGCodec.decodeDirect(bytes, options: options, allocate: allocate) {
+            return
+        }
+        let img = try decode(bytes, options: options)
+        let dst = try allocate(img.width, img.height, img.channels)
+        guard dst.count == img.pixels.count, let d = dst.baseAddress else {
+            throw StalwartError.internal("decode buffer holds \(dst.count) bytes, the image needs \(img.pixels.count)")
+        }
+        img.pixels.withUnsafeBufferPointer { s in if let sp = s.baseAddress { d.initialize(from: sp, count: s.count) } }
+    }
+
+    /// `decode(path:options:)` into caller memory (see `decode(_:options:into:)`).
+    public static func decode(path: String, options: DecodeOptions = .init(),
+                              into allocate: (_ width: Int, _ height: Int, _ channels: Int) throws -> UnsafeMutableBufferPointer<UInt8>) throws {
+        let bytes = try FileIO.read(path)
+        do {
+            try bytes.withUnsafeBytes { try decode($0, options: options, into: allocate) }
+        } catch let e as StalwartError {
+            throw e.context("'\(path)'")
+        }
+    }
+
     /// Reads only the header: the format (`"PNG"` or `"JPEG"`), the stored size (before any
     /// EXIF orientation) and the source channels: 1 gray, 2 gray+alpha, 3 colour, 4 colour+alpha
     /// or CMYK; PNG palettes count 4 when they have a `tRNS` chunk, else 3 (a `tRNS` colour key

@@ -140,24 +140,15 @@ enum JPEGCodec {
         let handle = try Handle(compress: false)
         let hdr = try header(b, handle: handle)
         try PNGDecoder.checkLimit(width: hdr.width, height: hdr.height, maxPixels: maxPixels)
-        guard hdr.width <= Int(Int32.max), hdr.height <= Int(Int32.max), let base = b.baseAddress else {
+        guard hdr.width <= Int(Int32.max), hdr.height <= Int(Int32.max), b.baseAddress != nil else {
             throw StalwartError.decode("corrupt JPEG: invalid size \(hdr.width)×\(hdr.height)")
         }
         let count = try Image.byteCount(width: hdr.width, height: hdr.height, channels: hdr.channels)
-        var failure: StalwartError? = nil
+        var failure: Error? = nil
         var pixels = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
             initialized = count
             guard let dst = buf.baseAddress else { return }
-            let r = tjDecompress2(handle.raw, base.assumingMemoryBound(to: UInt8.self), UInt(b.count), dst,
-                                  Int32(hdr.width), 0, Int32(hdr.height), hdr.pixelFormat, accurateDCT)
-            if r != 0 {
-                let msg = handle.message
-                if !(isBenignWarning(msg) && hasEndAfterScan(b)) {
-                    failure = .decode(msg.contains("Premature end") || !hasEndAfterScan(b)
-                                               ? "truncated JPEG: \(msg)" : "corrupt JPEG: \(msg)")
-                    dst.initialize(repeating: 0, count: count)  // keep the buffer defined
-                }
-            }
+            do { try decompress(b, header: hdr, handle: handle, into: dst, count: count) } catch { failure = error }
         }
         if let failure { throw failure }
         let layout: NativeImage.Layout
@@ -168,12 +159,60 @@ enum JPEGCodec {
             pixels.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = ~p[i] } }  // Adobe polarity
         default: layout = .rgb
         }
+        return DecodedFile(image: NativeImage(width: hdr.width, height: hdr.height, layout: layout, pixels: pixels),
+                           orientation: orientation(b))
+    }
+
+    /// The EXIF orientation (APP1 Exif, else XMP `tiff:Orientation`), if any.
+    static func orientation(_ b: UnsafeRawBufferPointer) -> Int? {
         let m = markers(b)
         var orientation: Int? = nil
         if !m.exif.isEmpty { orientation = m.exif.withUnsafeBytes { Orientation.fromEXIF($0) } }
         if orientation == nil, let r = m.xmp { orientation = Orientation.fromXMP(UnsafeRawBufferPointer(rebasing: b[r])) }
-        return DecodedFile(image: NativeImage(width: hdr.width, height: hdr.height, layout: layout, pixels: pixels),
-                           orientation: orientation)
+        return orientation
+    }
+
+    /// Decompresses the whole image in `hdr.pixelFormat` into `dst` (`count` bytes, exactly
+    /// width·height·channels). On failure `dst` is zero-filled (kept defined) and the error
+    /// thrown; benign libjpeg warnings (`isBenignWarning`) on complete streams are not failures.
+    static func decompress(_ b: UnsafeRawBufferPointer, header hdr: Header, handle: Handle,
+                           into dst: UnsafeMutablePointer<UInt8>, count: Int) throws {
+        guard let base = b.baseAddress else { throw StalwartError.decode("no JPEG data") }
+        let r = tjDecompress2(handle.raw, base.assumingMemoryBound(to: UInt8.self), UInt(b.count), dst,
+                              Int32(hdr.width), 0, Int32(hdr.height), hdr.pixelFormat, accurateDCT)
+        if r != 0 {
+            let msg = handle.message
+            if !(isBenignWarning(msg) && hasEndAfterScan(b)) {
+                dst.initialize(repeating: 0, count: count)  // keep the buffer defined
+                throw StalwartError.decode(msg.contains("Premature end") || !hasEndAfterScan(b)
+                                           ? "truncated JPEG: \(msg)" : "corrupt JPEG: \(msg)")
+            }
+        }
+    }
+
+    /// Decodes straight into caller memory when no conversion or transform is needed: a gray
+    /// or colour (not CMYK) JPEG whose channels equal `options.mode`'s, and no EXIF
+    /// orientation to apply. Returns false (having allocated nothing) otherwise; then the
+    /// caller takes the general path. `allocate(width, height, channels)` is called at most
+    /// once, after the header and pixel limit checks, and must return exactly
+    /// width·height·channels bytes; they hold the image when this returns true.
+    static func decodeDirect(_ b: UnsafeRawBufferPointer, options: DecodeOptions,
+                             allocate: (Int, Int, Int) throws -> UnsafeMutableBufferPointer<UInt8>) throws -> Bool {
+        let handle = try Handle(compress: false)
+        let hdr = try header(b, handle: handle)
+        guard hdr.channels == options.mode.channels, hdr.channels == 1 || hdr.channels == 3 else { return false }
+        if options.applyEXIFOrientation, let o = orientation(b), (2...8).contains(o) { return false }
+        try PNGDecoder.checkLimit(width: hdr.width, height: hdr.height, maxPixels: options.maxPixels)
+        guard hdr.width <= Int(Int32.max), hdr.height <= Int(Int32.max), b.baseAddress != nil else {
+            throw StalwartError.decode("corrupt JPEG: invalid size \(hdr.width)×\(hdr.height)")
+        }
+        let count = try Image.byteCount(width: hdr.width, height: hdr.height, channels: hdr.channels)
+        let dst = try allocate(hdr.width, hdr.height, hdr.channels)
+        guard dst.count == count, let d = dst.baseAddress else {
+            throw StalwartError.internal("decode buffer holds \(dst.count) bytes, the image needs \(count)")
+        }
+        try decompress(b, header: hdr, handle: handle, into: d, count: count)
+        return true
     }
 
     // MARK: - Encoding

@@ -43,6 +43,39 @@ public struct Normalization: Sendable, Equatable {
     /// (x − 127) / 128 (EfficientNet-Lite and other edge models).
     public static let edge = Normalization(constant: 1, mean: [127, 127, 127], std: [128, 128, 128])
 
+    /// Writes 8-bit pixels (`width`×`height`, `channels` interleaved, HWC, contiguous)
+    /// normalized into `out` (C·H·W floats) in `layout` order: the same arithmetic as the
+    /// `FloatImage` overload on `FloatImage(image)` (`Float(v) · mul[c] + add[c]`, unfused),
+    /// so the results are bit-identical, without the intermediate float image.
+    /// `channels` must equal the number of mean values.
+    public func write(bytes s: UnsafePointer<UInt8>, width w: Int, height h: Int, channels c: Int,
+                      layout: TensorLayout, into out: UnsafeMutablePointer<Float>) {
+        let k = mean.count
+        var mul = [Float](repeating: 0, count: k), add = [Float](repeating: 0, count: k)
+        for i in 0..<k { mul[i] = scale / std[i]; add[i] = -mean[i] / std[i] }
+        let plane = w * h
+        switch (layout, c) {
+        case (.nchw, 3):
+            let m0 = mul[0], m1 = mul[1], m2 = mul[2], a0 = add[0], a1 = add[1], a2 = add[2]
+            let d0 = out, d1 = out + plane, d2 = out + 2 * plane
+            for p in 0..<plane {
+                let q = s + 3 &* p
+                d0[p] = Float(q[0]) * m0 + a0
+                d1[p] = Float(q[1]) * m1 + a1
+                d2[p] = Float(q[2]) * m2 + a2
+            }
+        case (.nchw, _):
+            for ch in 0..<c {
+                let m = mul[ch], a = add[ch], dst = out + ch * plane
+                for p in 0..<plane { dst[p] = Float(s[p &* c &+ ch]) * m + a }
+            }
+        case (.nhwc, _):
+            for p in 0..<plane {
+                for ch in 0..<c { out[p &* c &+ ch] = Float(s[p &* c &+ ch]) * mul[ch] + add[ch] }
+            }
+        }
+    }
+
     /// Writes `image` normalized into `out` (C·H·W floats) in `layout` order (one image of a
     /// batch). `image.channels` must equal the number of mean values.
     public func write(_ image: FloatImage, layout: TensorLayout, into out: UnsafeMutablePointer<Float>) {

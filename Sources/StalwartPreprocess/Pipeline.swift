@@ -54,6 +54,20 @@ public struct Pipeline: Sendable {
 
     /// The resized and cropped pixels (0...255, not yet normalized), as floats.
     public func transform(_ input: Image) throws -> FloatImage {
+        switch try transformed(input) {
+        case .bytes(let img): return FloatImage(img)
+        case .floats(let f): return f
+        }
+    }
+
+    /// `transform`'s result before any float conversion: 8-bit pixels on the antialiased
+    /// (Pillow) path, floats on the `antialias: false` path.
+    private enum Transformed {
+        case bytes(Image)
+        case floats(FloatImage)
+    }
+
+    private func transformed(_ input: Image) throws -> Transformed {
         var img = try input.converted(channels: channels)
         if borderCrop > 0 { img = try Geometry.borderCrop(img, pixels: borderCrop) }
         var float: FloatImage? = nil
@@ -79,20 +93,91 @@ public struct Pipeline: Sendable {
             if let f = float { float = try Pipeline.centerCrop(f, width: c.width, height: c.height) }
             else { img = try Geometry.centerCrop(img, width: c.width, height: c.height) }
         }
-        return float ?? FloatImage(img)
+        if let f = float { return .floats(f) }
+        return .bytes(img)
     }
 
     /// Preprocesses one image into `out`, which must hold `channels · H · W` floats for the
     /// output size (`outputSize`). Returns that size.
     @discardableResult
     public func write(_ image: Image, into out: UnsafeMutablePointer<Float>, capacity: Int) throws -> (width: Int, height: Int) {
-        let t = try transform(image)
-        let need = t.width * t.height * t.channels
-        guard capacity >= need else {
-            throw StalwartError.bufferTooSmall("preprocessed image needs \(need) floats (\(t.channels)×\(t.height)×\(t.width)), buffer holds \(capacity)")
+        let fused = try image.pixels.withUnsafeBufferPointer { px in
+            try writeFused(px, width: image.width, height: image.height, channels: image.channels, into: out, capacity: capacity)
         }
-        normalization.write(t, layout: layout, into: out)
-        return (t.width, t.height)
+        if let fused { return fused }
+        return try writeStepwise(image, into: out, capacity: capacity)
+    }
+
+    /// `write` on borrowed pixels: `pixels` holds `height` rows of `width · channels` bytes
+    /// (HWC, no padding) and is only read during the call. The common case (resize, centre
+    /// crop inside the resized image, same channel count) reads them in place; other pipelines
+    /// copy them into an `Image` first. Same results and errors as `write(_:into:capacity:)`.
+    @discardableResult
+    public func write(pixels: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
+                      into out: UnsafeMutablePointer<Float>, capacity: Int) throws -> (width: Int, height: Int) {
+        let n = try Image.byteCount(width: width, height: height, channels: channels)
+        guard pixels.count == n else {
+            throw StalwartError.invalidArgument("image of \(width)×\(height)×\(channels) needs \(n) bytes, got \(pixels.count)")
+        }
+        if let fused = try writeFused(pixels, width: width, height: height, channels: channels, into: out, capacity: capacity) {
+            return fused
+        }
+        let img = try Image(width: width, height: height, channels: channels, pixels: Array(pixels))
+        return try writeStepwise(img, into: out, capacity: capacity)
+    }
+
+    /// The step-by-step path: `transformed`, then normalization from 8-bit or float pixels.
+    private func writeStepwise(_ image: Image, into out: UnsafeMutablePointer<Float>, capacity: Int) throws -> (width: Int, height: Int) {
+        let t = try transformed(image)
+        let (w, h, c): (Int, Int, Int)
+        switch t {
+        case .bytes(let i): (w, h, c) = (i.width, i.height, i.channels)
+        case .floats(let f): (w, h, c) = (f.width, f.height, f.channels)
+        }
+        let need = w * h * c
+        guard capacity >= need else {
+            throw StalwartError.bufferTooSmall("preprocessed image needs \(need) floats (\(c)×\(h)×\(w)), buffer holds \(capacity)")
+        }
+        switch t {
+        case .bytes(let i):
+            i.pixels.withUnsafeBufferPointer { b in
+                if let p = b.baseAddress { normalization.write(bytes: p, width: w, height: h, channels: c, layout: layout, into: out) }
+            }
+        case .floats(let f): normalization.write(f, layout: layout, into: out)
+        }
+        return (w, h)
+    }
+
+    /// The fused path, or nil when it does not apply: antialiased resize (shorter side or
+    /// squash, changing both sides, not `.nearest`) of an image that already has the
+    /// pipeline's 1 or 3 channels, no border crop, then a centre crop that lies inside the
+    /// resized image. Only the cropped rectangle is resampled (`Resize.resizedRegion8`,
+    /// bit-identical to resize-then-crop) and normalized straight into `out`.
+    private func writeFused(_ px: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
+                            into out: UnsafeMutablePointer<Float>, capacity: Int) throws -> (width: Int, height: Int)? {
+        guard antialias, borderCrop == 0, channels == self.channels, channels == 1 || channels == 3,
+              filter != .nearest, let c = crop, let base = px.baseAddress,
+              width >= 1, height >= 1, width <= Resize.maxSide, height <= Resize.maxSide else { return nil }
+        let rw: Int, rh: Int
+        switch resize {
+        case .shorterSide(let s): (rw, rh) = try Geometry.shorterSideSize(width: width, height: height, to: s)
+        case .squash(let w, let h): (rw, rh) = (w, h)
+        default: return nil
+        }
+        guard rw != width, rh != height, rw >= 1, rh >= 1, rw <= Resize.maxSide, rh <= Resize.maxSide,
+              c.width >= 1, c.height >= 1, c.width <= rw, c.height <= rh,
+              px.count == width * height * channels else { return nil }
+        let plan = try Geometry.centerCropPlan(width: rw, height: rh, cropWidth: c.width, cropHeight: c.height)
+        let need = c.width * c.height * channels
+        guard capacity >= need else {
+            throw StalwartError.bufferTooSmall("preprocessed image needs \(need) floats (\(channels)×\(c.height)×\(c.width)), buffer holds \(capacity)")
+        }
+        let region = UnsafeMutablePointer<UInt8>.allocate(capacity: need)
+        defer { region.deallocate() }
+        Resize.resizedRegion8(base, width: width, height: height, channels: channels, to: rw, rh, filter: filter,
+                              x0: plan.left, y0: plan.top, cw: c.width, ch: c.height, into: region)
+        normalization.write(bytes: region, width: c.width, height: c.height, channels: channels, layout: layout, into: out)
+        return (c.width, c.height)
     }
 
     /// Preprocesses a batch of images of any sizes into one tensor ([N, C, H, W] or

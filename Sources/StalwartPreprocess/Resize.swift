@@ -148,6 +148,47 @@ public enum Resize {
                        })
     }
 
+    /// The output rectangle `x0 ..< x0 + cw`, `y0 ..< y0 + ch` of Pillow's 8-bit resize of a
+    /// whole `w`×`h` image to `outW`×`outH` (`resize(_:width:height:filter:)` with no box),
+    /// written to `dst` (`ch` rows of `cw · c` bytes, contiguous) without computing the rest.
+    ///
+    /// Bit-identical to cropping the full result: the tables are those of the full output grid
+    /// (`ResampleAxis(_:outputs:)` slices them), the pass order is decided on the full sizes
+    /// as `twoPass` does, and every pixel of either pass depends only on its own table row and
+    /// the pixels the other pass produces for it (rounded to 8 bits in both cases).
+    ///
+    /// Preconditions (callers check): `outW != w`, `outH != h` (both passes run), a filter
+    /// other than `.nearest`, 1 or 3 channels (no alpha premultiplication), sizes within
+    /// 1…`maxSide`, the rectangle non-empty and inside `outW`×`outH`, `src` holding `h` rows of
+    /// `w · c` bytes.
+    static func resizedRegion8(_ src: UnsafePointer<UInt8>, width w: Int, height h: Int, channels c: Int,
+                               to outW: Int, _ outH: Int, filter: ResizeFilter,
+                               x0: Int, y0: Int, cw: Int, ch: Int, into dst: UnsafeMutablePointer<UInt8>) {
+        let fullV = ResampleAxis.cached(inSize: h, in0: 0, in1: Float(h), outSize: outH, filter: filter, antialias: true)
+        let fullH = ResampleAxis.cached(inSize: w, in0: 0, in1: Float(w), outSize: outW, filter: filter, antialias: true)
+        let vAxis = ResampleAxis(fullV, outputs: y0..<(y0 + ch))
+        let hAxis = ResampleAxis(fullH, outputs: x0..<(x0 + cw))
+        // twoPass's order rule, on the full sizes.
+        let verticalFirst = outH < h && (h - outH) > 2 * (w - outW)
+        if verticalFirst {
+            let c0 = hAxis.firstUsed, cols = max(0, hAxis.endUsed - c0)
+            let tmp = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, ch * cols * c))
+            defer { tmp.deallocate() }
+            ResampleKernels.vertical8(src: src + c0 * c, srcStride: w * c, rowOffset: 0, rowBytes: cols * c,
+                                      axis: vAxis, dst: tmp, dstStride: cols * c)
+            ResampleKernels.horizontal8(src: tmp, srcStride: cols * c, srcHeight: ch, channels: c, rowStart: 0,
+                                        rows: ch, columnOffset: c0, axis: hAxis, dst: dst)
+        } else {
+            let first = vAxis.firstUsed, rows = max(0, vAxis.endUsed - first)
+            let tmp = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * cw * c))
+            defer { tmp.deallocate() }
+            ResampleKernels.horizontal8(src: src, srcStride: w * c, srcHeight: h, channels: c, rowStart: first,
+                                        rows: rows, columnOffset: 0, axis: hAxis, dst: tmp)
+            ResampleKernels.vertical8(src: tmp, srcStride: cw * c, rowOffset: first, rowBytes: cw * c,
+                                      axis: vAxis, dst: dst, dstStride: cw * c)
+        }
+    }
+
     /// Float pipeline (Pillow mode "F" per channel), whole-image box.
     static func resampleF(_ src: [Float], width w: Int, height h: Int, channels c: Int,
                           to outW: Int, _ outH: Int, filter: ResizeFilter, antialias: Bool) -> [Float] {

@@ -91,6 +91,23 @@ struct ResampleAxis: Sendable {
         self.weights = weights
     }
 
+    /// The rows `outputs` of `base` as a table of `outputs.count` outputs: output `i` of the
+    /// result is output `outputs.lowerBound + i` of `base`, with the same `first`, `count` and
+    /// weights (the table of each output depends only on its own index and the full output
+    /// size, so computing a sub-range of outputs is exactly a crop of the full result).
+    /// `outputs` must be non-empty and lie in `0..<base.outSize`.
+    init(_ base: ResampleAxis, outputs: Range<Int>) {
+        inSize = base.inSize
+        outSize = outputs.count
+        taps = base.taps
+        first = Array(base.first[outputs])
+        count = Array(base.count[outputs])
+        let w = (outputs.lowerBound * base.taps)..<(outputs.upperBound * base.taps)
+        weights = Array(base.weights[w])
+        fixed = Array(base.fixed[w])
+        split = base.split.map { (Array($0.hi[w]), Array($0.lo[w])) }
+    }
+
     /// C's `(int)x` for the values that occur here, saturating instead of trapping.
     @inline(__always)
     static func truncatedInt32(_ x: Double) -> Int32 {

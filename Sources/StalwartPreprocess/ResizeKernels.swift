@@ -1,3 +1,5 @@
+import StalwartTensor
+
 /// The separable resampling passes (Pillow's `ImagingResample{Horizontal,Vertical}_{8bpc,32bpc}`
 /// semantics), on raw HWC buffers. Callers validate sizes and own every buffer; nothing here
 /// allocates or traps.
@@ -40,9 +42,37 @@ enum ResampleKernels {
     /// bytes apart, pixels of `channels` bytes; pixel `axis.first[i] − columnOffset` is the
     /// first one read for output `i`; the buffer ends after `srcHeight` rows) into `dst`
     /// (`rows` rows of `axis.outSize` pixels, contiguous).
+    ///
+    /// Runs the ISA kernel of `Resample8Kernels.current` for 3 and 4 channels when there is
+    /// one (AVX2 / AVX-512), else `horizontal8Portable`; both give the same bytes.
     static func horizontal8(src: UnsafePointer<UInt8>, srcStride: Int, srcHeight: Int, channels: Int,
                             rowStart: Int, rows: Int, columnOffset: Int, axis: ResampleAxis,
                             dst: UnsafeMutablePointer<UInt8>) {
+        if channels == 3 || channels == 4, let k = Resample8Kernels.current {
+            return horizontal8(k, src: src, srcStride: srcStride, srcHeight: srcHeight, channels: channels,
+                               rowStart: rowStart, rows: rows, columnOffset: columnOffset, axis: axis, dst: dst)
+        }
+        horizontal8Portable(src: src, srcStride: srcStride, srcHeight: srcHeight, channels: channels,
+                            rowStart: rowStart, rows: rows, columnOffset: columnOffset, axis: axis, dst: dst)
+    }
+
+    /// `horizontal8` through the ISA kernels `k` (3 or 4 channels).
+    static func horizontal8(_ k: Resample8Kernels, src: UnsafePointer<UInt8>, srcStride: Int, srcHeight: Int, channels: Int,
+                            rowStart: Int, rows: Int, columnOffset: Int, axis: ResampleAxis,
+                            dst: UnsafeMutablePointer<UInt8>) {
+        axis.first.withUnsafeBufferPointer { f in
+        axis.count.withUnsafeBufferPointer { n in
+        axis.fixed.withUnsafeBufferPointer { w in
+            guard let fp = f.baseAddress, let np = n.baseAddress, let wp = w.baseAddress else { return }
+            k.horizontal(src, srcStride, srcHeight, channels, rowStart, rows, columnOffset, axis.outSize, axis.taps,
+                         fp, np, wp, dst)
+        }}}
+    }
+
+    /// The portable (baseline x86-64 / any CPU) horizontal pass.
+    static func horizontal8Portable(src: UnsafePointer<UInt8>, srcStride: Int, srcHeight: Int, channels: Int,
+                                    rowStart: Int, rows: Int, columnOffset: Int, axis: ResampleAxis,
+                                    dst: UnsafeMutablePointer<UInt8>) {
         guard let split = axis.split, channels == 3 || channels == 4 else {
             return horizontal8Reference(src: src, srcStride: srcStride, channels: channels, rowStart: rowStart,
                                         rows: rows, columnOffset: columnOffset, axis: axis, dst: dst)
@@ -113,8 +143,33 @@ enum ResampleKernels {
     /// `first[y] − rowOffset …` (`srcStride` bytes apart), over `rowBytes` bytes of each; writes
     /// `axis.outSize` rows of `rowBytes` bytes, `dstStride` apart, to `dst` (which must not
     /// overlap `src`).
+    ///
+    /// Runs the ISA kernel of `Resample8Kernels.current` when there is one and `rowBytes ≥ 16`,
+    /// else `vertical8Portable`; both give the same bytes.
     static func vertical8(src: UnsafePointer<UInt8>, srcStride: Int, rowOffset: Int, rowBytes: Int,
                           axis: ResampleAxis, dst: UnsafeMutablePointer<UInt8>, dstStride: Int) {
+        if rowBytes >= 16, let k = Resample8Kernels.current {
+            return vertical8(k, src: src, srcStride: srcStride, rowOffset: rowOffset, rowBytes: rowBytes,
+                             axis: axis, dst: dst, dstStride: dstStride)
+        }
+        vertical8Portable(src: src, srcStride: srcStride, rowOffset: rowOffset, rowBytes: rowBytes,
+                          axis: axis, dst: dst, dstStride: dstStride)
+    }
+
+    /// `vertical8` through the ISA kernels `k` (`rowBytes ≥ 16`).
+    static func vertical8(_ k: Resample8Kernels, src: UnsafePointer<UInt8>, srcStride: Int, rowOffset: Int, rowBytes: Int,
+                          axis: ResampleAxis, dst: UnsafeMutablePointer<UInt8>, dstStride: Int) {
+        axis.first.withUnsafeBufferPointer { f in
+        axis.count.withUnsafeBufferPointer { n in
+        axis.fixed.withUnsafeBufferPointer { w in
+            guard let fp = f.baseAddress, let np = n.baseAddress, let wp = w.baseAddress else { return }
+            k.vertical(src, srcStride, rowOffset, rowBytes, axis.outSize, axis.taps, fp, np, wp, dst, dstStride)
+        }}}
+    }
+
+    /// The portable (baseline x86-64 / any CPU) vertical pass.
+    static func vertical8Portable(src: UnsafePointer<UInt8>, srcStride: Int, rowOffset: Int, rowBytes: Int,
+                                  axis: ResampleAxis, dst: UnsafeMutablePointer<UInt8>, dstStride: Int) {
         guard let split = axis.split, rowBytes >= 16 else {
             return vertical8Reference(src: src, srcStride: srcStride, rowOffset: rowOffset, rowBytes: rowBytes,
                                       axis: axis, dst: dst, dstStride: dstStride)

@@ -86,6 +86,9 @@ struct KernelSet: @unchecked Sendable {
     let dot: (_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float
     /// y[i] += alpha · x[i] over n floats.
     let axpy: (_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Void
+    /// Pillow 8-bit resampling passes (see `Resample8Kernels`); nil for the generic set, whose
+    /// callers run their own portable loops.
+    var resample8: Resample8Kernels? = nil
 
     /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
     /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
@@ -129,7 +132,8 @@ struct KernelSet: @unchecked Sendable {
                                           phaseStride: ps, dst: dst, temp: temp)
                 },
                 dot: { avx512Dot($0, $1, $2) },
-                axpy: { avx512Axpy($0, $1, $2, $3) })
+                axpy: { avx512Axpy($0, $1, $2, $3) },
+                resample8: Resample8Kernels(isa: "avx512", vertical: avx512ResampleVertical8, horizontal: avx512ResampleHorizontal8))
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
@@ -148,7 +152,8 @@ struct KernelSet: @unchecked Sendable {
                                           phaseStride: ps, dst: dst, temp: temp)
                 },
                 dot: { avx2Dot($0, $1, $2) },
-                axpy: { avx2Axpy($0, $1, $2, $3) })
+                axpy: { avx2Axpy($0, $1, $2, $3) },
+                resample8: Resample8Kernels(isa: "avx2", vertical: avx2ResampleVertical8, horizontal: avx2ResampleHorizontal8))
         case .generic:
             return .generic
         }
@@ -159,4 +164,35 @@ struct KernelSet: @unchecked Sendable {
         gemmBlock: PortableKernels.gemmBlock, depthwise: PortableKernels.depthwise,
         depthwisePrepare: PortableKernels.depthwisePrepare,
         dot: PortableKernels.dot, axpy: PortableKernels.axpy)
+}
+
+/// The ISA versions of Pillow's two 8-bit resampling passes, for StalwartPreprocess's `Resize`
+/// (which keeps its portable loops for the generic set and tests them against these).
+///
+/// Both compute, per output byte, `clamp((2²¹ + Σ_t pixel_t · fixed_t) >> 22, 0, 255)` in
+/// wrapping 32-bit integer arithmetic over the taps `first[o] …` (`count[o]` of them; row `o`
+/// of `fixed` is `taps` long), which is exact in any order: results equal Pillow's bit for bit.
+/// Callers own every buffer and validate every size; nothing is checked here.
+public struct Resample8Kernels: @unchecked Sendable {
+    /// "avx512" or "avx2".
+    public let isa: String
+    /// Vertical pass: output row `y` (of `outSize`) from `src` rows `first[y] − rowOffset …`
+    /// (`srcStride` bytes apart), over `rowBytes` (≥ 16) bytes; rows of `dst` `dstStride` apart.
+    public let vertical: (_ src: UnsafePointer<UInt8>, _ srcStride: Int, _ rowOffset: Int, _ rowBytes: Int,
+                          _ outSize: Int, _ taps: Int, _ first: UnsafePointer<Int32>, _ count: UnsafePointer<Int32>,
+                          _ fixed: UnsafePointer<Int32>, _ dst: UnsafeMutablePointer<UInt8>, _ dstStride: Int) -> Void
+    /// Horizontal pass over 3- or 4-channel rows `rowStart ..< rowStart + rows` of `src`
+    /// (`srcStride` bytes apart, `srcHeight` rows in the buffer); output `x` reads pixels
+    /// `first[x] − columnOffset …`; `dst` gets `rows` rows of `outSize` pixels, contiguous.
+    public let horizontal: (_ src: UnsafePointer<UInt8>, _ srcStride: Int, _ srcHeight: Int, _ channels: Int,
+                            _ rowStart: Int, _ rows: Int, _ columnOffset: Int, _ outSize: Int, _ taps: Int,
+                            _ first: UnsafePointer<Int32>, _ count: UnsafePointer<Int32>, _ fixed: UnsafePointer<Int32>,
+                            _ dst: UnsafeMutablePointer<UInt8>) -> Void
+
+    /// The passes of the kernel set in use (`KernelSet.current`, `STALWART_ISA` honoured), or
+    /// nil on the generic set.
+    public static var current: Resample8Kernels? { KernelSet.current.resample8 }
+
+    /// The passes of every ISA this CPU supports (for tests).
+    public static var supported: [Resample8Kernels] { KernelSet.supported.compactMap(\.resample8) }
 }
