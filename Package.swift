@@ -7,6 +7,7 @@
 //   StalwartTensor          tensors, thread pool, kernel API + dispatch + reference kernels
 //   StalwartImageIO         PNG (libpng png_image) and JPEG (TurboJPEG) decoding and encoding
 //   StalwartPreprocess      resize, crop, normalize, layout, and the model-family presets
+//   StalwartShift           the 19 ImageNet-C corruptions (deterministic, counter-based RNG)
 //   StalwartONNX            ONNX protobuf decoding, graph, operators, planner, executor
 //   StalwartCAPI            the C ABI of include/stalwart.h (the only Unmanaged / status code)
 //   StalwartCLI             the `stalwart` command
@@ -39,10 +40,11 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .target(name: "StalwartImageIO", dependencies: ["StalwartTensor", "CPNG", "CTurboJPEG"]),
         .target(name: "StalwartPreprocess", dependencies: ["StalwartTensor"]),
+        .target(name: "StalwartShift", dependencies: ["StalwartTensor", "StalwartPreprocess", "StalwartImageIO"]),
         .target(name: "StalwartONNX", dependencies: ["StalwartTensor"]),
         .target(
             name: "StalwartCAPI",
-            dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess"],
+            dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift"],
             linkerSettings: [
                 .unsafeFlags([
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/include/stalwart.map",
@@ -52,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "StalwartCLI",
             dependencies: [
-                "StalwartONNX", "StalwartImageIO", "StalwartPreprocess",
+                "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(
             name: "StalwartImageIOTests", dependencies: ["StalwartImageIO"],
             exclude: ["Fixtures", "gen_reference.py"]),
+        .testTarget(name: "StalwartShiftTests", dependencies: ["StalwartShift"]),
         .testTarget(
             name: "StalwartPreprocessTests", dependencies: ["StalwartPreprocess"],
             exclude: ["Fixtures", "gen_resize_cases.py"]),

@@ -371,6 +371,40 @@ stalwart_status stalwart_pipeline_apply(const stalwart_pipeline *pipeline,
                                         const stalwart_image *image, float *out,
                                         size_t capacity);
 
+/* ---------------------------------------------------------------------------------------- */
+/* ImageNet-C corruptions (API version 2).                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Corruption modes: `imagecorruptions` 1.1.2 semantics at any size (default), or Hendrycks'
+ *  `make_imagenet_c.py` 224×224 semantics where they differ. */
+#define STALWART_CORRUPTION_MODE_IMAGECORRUPTIONS 0
+#define STALWART_CORRUPTION_MODE_HENDRYCKS 1
+
+/** Number of corruptions (19). */
+size_t stalwart_corruption_count(void);
+
+/** Name of corruption `index` ("gaussian_noise", ...; the 15 benchmark corruptions first, then
+ *  the 4 validation ones), static storage; NULL when out of range. */
+const char *stalwart_corruption_name(size_t index);
+
+/** Corrupts an 8-bit image (`channels` 3 = RGB, or 1 = gray, stacked to RGB) of at least
+ *  32×32 into `dst`, a caller buffer of `dst_capacity` bytes receiving width·height·3 RGB bytes.
+ *  The output is a pure function of (pixels, name, severity 1–5, seed, key, mode); `key`
+ *  identifies the image in a dataset. Thread-safe. `src` and `dst` must not overlap. */
+stalwart_status stalwart_corrupt(const uint8_t *src, int32_t width, int32_t height,
+                                 int32_t channels, const char *name, int32_t severity,
+                                 uint64_t seed, uint64_t key, int32_t mode, uint8_t *dst,
+                                 size_t dst_capacity);
+
+/** Like stalwart_corrupt(), but the random numbers are `draws[0..draw_count)`, consumed in the
+ *  order NumPy produced them when `imagecorruptions` ran (normal, uniform, poisson and randint
+ *  results flattened in call order): reproduces the reference's output exactly for testing.
+ *  STALWART_ERROR_INVALID_ARGUMENT when the draws do not line up. */
+stalwart_status stalwart_corrupt_replay(const uint8_t *src, int32_t width, int32_t height,
+                                        int32_t channels, const char *name, int32_t severity,
+                                        int32_t mode, const double *draws, size_t draw_count,
+                                        uint8_t *dst, size_t dst_capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,7 @@ fi
 # Python environment with the bindings' runtime and the test oracles.
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps imagecorruptions==1.1.2
 
 # Self-contained release build: libStalwart.so (static Swift stdlib) and the stalwart CLI.
 swift build -c release -Xswiftc -static-stdlib

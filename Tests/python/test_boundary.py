@@ -162,6 +162,8 @@ C_TO_CTYPES = {
     "float *": "LP_c_float",
     "const float *": "LP_c_float",
     "const uint8_t *": "LP_c_ubyte",
+    "uint8_t *": "LP_c_ubyte",
+    "const double *": "LP_c_double",
     "uint8_t * *": "LP_LP_c_ubyte",
     "void *": "c_void_p",
     "stalwart_image *": "LP_stalwart_image",

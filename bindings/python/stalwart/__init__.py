@@ -26,6 +26,7 @@ from .errors import (
 )
 from .image import PRESETS, Pipeline, decode_image, encode_image, load_image, preprocess, resize, save_image
 from .model import Model, TensorInfo
+from .shift import CORRUPTION_SUBSETS, corrupt, corruption_names
 
 #: The C API version these bindings were written for (STALWART_API_VERSION).
 API_VERSION = _lib.API_VERSION
@@ -60,6 +61,9 @@ __all__ = [
     "preprocess",
     "Pipeline",
     "PRESETS",
+    "corrupt",
+    "corruption_names",
+    "CORRUPTION_SUBSETS",
     "API_VERSION",
     "library_path",
     "__version__",

@@ -203,6 +203,19 @@ FUNCTIONS: dict[str, tuple[object, list, bool]] = {
         stalwart_status, [PipelinePtr, c_int32, c_int32, POINTER(c_int64)], True),
     "stalwart_pipeline_apply": (
         stalwart_status, [PipelinePtr, ImagePtr, POINTER(c_float), c_size_t], True),
+    # Corruptions (API 2).
+    "stalwart_corruption_count": (c_size_t, [], False),
+    "stalwart_corruption_name": (c_char_p, [c_size_t], False),
+    "stalwart_corrupt": (
+        stalwart_status,
+        [POINTER(c_uint8), c_int32, c_int32, c_int32, c_char_p, c_int32, c_uint64, c_uint64, c_int32,
+         POINTER(c_uint8), c_size_t],
+        True),
+    "stalwart_corrupt_replay": (
+        stalwart_status,
+        [POINTER(c_uint8), c_int32, c_int32, c_int32, c_char_p, c_int32, c_int32, POINTER(ctypes.c_double),
+         c_size_t, POINTER(c_uint8), c_size_t],
+        True),
 }
 
 # ---------------------------------------------------------------------------------------------
