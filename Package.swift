@@ -40,7 +40,9 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .target(name: "StalwartImageIO", dependencies: ["StalwartTensor", "CPNG", "CTurboJPEG"]),
         .target(name: "StalwartPreprocess", dependencies: ["StalwartTensor"]),
-        .target(name: "StalwartShift", dependencies: ["StalwartTensor", "StalwartPreprocess", "StalwartImageIO"]),
+        .target(
+            name: "StalwartShift", dependencies: ["StalwartTensor", "StalwartPreprocess", "StalwartImageIO"],
+            exclude: ["FROST_LICENSE"]),
         .target(name: "StalwartONNX", dependencies: ["StalwartTensor"]),
         .target(
             name: "StalwartCAPI",

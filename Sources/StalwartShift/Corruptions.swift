@@ -21,6 +21,9 @@ public enum Corruptions {
         guard image.channels == 3 || image.channels == 1 else {
             throw StalwartError.invalidArgument("corruptions take RGB or gray images, got \(image.channels) channels")
         }
+        if let r = replay, let bad = r.firstIndex(where: { !$0.isFinite }) {
+            throw StalwartError.invalidArgument("replayed draw \(bad) is \(r[bad]); draws must be finite numbers")
+        }
         let rgb = try image.converted(channels: 3)
         let random: RandomDraws = replay.map { ReplayRandom($0) } ??
             CounterRandom(seed: seed, key: key, corruption: corruption, severity: severity)

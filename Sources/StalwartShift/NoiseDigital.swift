@@ -1,14 +1,227 @@
+import StalwartImageIO
+import StalwartPreprocess
 import StalwartTensor
 
-// PLACEHOLDER: to be replaced by the implementations (issue 4).
+// The noise and digital corruptions of `imagecorruptions` 1.1.2 (gaussian, shot, impulse and
+// speckle noise; brightness, contrast, saturate, pixelate, JPEG).
+//
+// Exactness: the reference works on `np.array(x) / 255.` in float64, clips to [0, 1], scales by
+// 255 and truncates with `np.uint8`. Every kernel below evaluates the same IEEE-754 double
+// expressions in the same order (no fused multiply-add), so given the same random draws
+// (`ReplayRandom`) the output bytes are identical to the reference's.
+// Random draws are taken from `ctx.random` in the reference's call order and count.
 extension Corruptions {
-    static func gaussianNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("gaussianNoise is not implemented yet") }
-    static func shotNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("shotNoise is not implemented yet") }
-    static func impulseNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("impulseNoise is not implemented yet") }
-    static func speckleNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("speckleNoise is not implemented yet") }
-    static func brightness(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("brightness is not implemented yet") }
-    static func contrast(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("contrast is not implemented yet") }
-    static func saturate(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("saturate is not implemented yet") }
-    static func pixelate(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("pixelate is not implemented yet") }
-    static func jpegCompression(_ x: Image, _ ctx: CorruptionContext) throws -> Image { throw StalwartError.unsupported("jpegCompression is not implemented yet") }
+    /// `clip(x/255 + N(0, c²), 0, 1)·255`, truncated; one normal draw per sample (HWC order).
+    static func gaussianNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let c = [0.08, 0.12, 0.18, 0.26, 0.38][ctx.severity - 1]
+        let noise = try ctx.random.normal(x.pixels.count, mean: 0, std: c)
+        return try ndMapSamples(x, noise) { v, n in v + n }
+    }
+
+    /// `clip(Poisson(x/255·c)/c, 0, 1)·255`, truncated; one Poisson draw per sample.
+    static func shotNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let c = [60.0, 25, 12, 5, 3][ctx.severity - 1]
+        var lambdas = [Double](repeating: 0, count: x.pixels.count)
+        x.pixels.withUnsafeBufferPointer { src in
+            lambdas.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<src.count { dst[i] = (Double(src[i]) / 255) * c }
+            }
+        }
+        let k = try ctx.random.poisson(lambdas)
+        return try ndMapSamples(x, k) { _, n in n / c }
+    }
+
+    /// scikit-image's `random_noise(x/255, mode='s&p', amount=c)`: two `Generator.random(shape)`
+    /// draws u, w per sample; where `u <= c` the sample becomes 1 if `w <= 0.5`, else 0.
+    static func impulseNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let c = [0.03, 0.06, 0.09, 0.17, 0.27][ctx.severity - 1]
+        let n = x.pixels.count
+        let flip = try ctx.random.uniform(n, low: 0, high: 1)
+        let salt = try ctx.random.uniform(n, low: 0, high: 1)
+        try ndCheckDraws(flip.count, n); try ndCheckDraws(salt.count, n)
+        // Unflipped samples become toByte(value/255), a function of the byte: tabulate it.
+        let same = ndScaledValues().map(ndToByte)
+        var out = x
+        x.pixels.withUnsafeBufferPointer { src in
+            flip.withUnsafeBufferPointer { f in
+                salt.withUnsafeBufferPointer { s in
+                    same.withUnsafeBufferPointer { t in
+                        out.pixels.withUnsafeMutableBufferPointer { dst in
+                            for i in 0..<n {
+                                dst[i] = f[i] <= c ? (s[i] <= 0.5 ? 255 : 0) : t[Int(src[i])]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `clip(x + x·N(0, c²), 0, 1)·255` with x = value/255, truncated.
+    static func speckleNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let c = [0.15, 0.2, 0.35, 0.45, 0.6][ctx.severity - 1]
+        let noise = try ctx.random.normal(x.pixels.count, mean: 0, std: c)
+        return try ndMapSamples(x, noise) { v, n in v + v * n }
+    }
+
+    /// HSV round trip (scikit-image `rgb2hsv`/`hsv2rgb`) with V ← clip(V + c, 0, 1).
+    static func brightness(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let c = [0.1, 0.2, 0.3, 0.4, 0.5][ctx.severity - 1]
+        return ndMapHSV(x) { h, s, v in (h, s, ndClip01(v + c)) }
+    }
+
+    /// HSV round trip with S ← clip(S·a + b, 0, 1).
+    static func saturate(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let (a, b) = [(0.3, 0.0), (0.1, 0.0), (2.0, 0.0), (5.0, 0.1), (20.0, 0.2)][ctx.severity - 1]
+        return ndMapHSV(x) { h, s, v in (h, ndClip01(s * a + b), v) }
+    }
+
+    /// `clip((x − m)·c + m, 0, 1)·255`, m the per-channel mean of x = value/255 (NumPy sums a
+    /// (H, W, 3) array over axes (0, 1) sequentially in pixel order, as here).
+    static func contrast(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let c = [0.4, 0.3, 0.2, 0.1, 0.05][ctx.severity - 1]
+        let count = x.width * x.height
+        var sum = (0.0, 0.0, 0.0)
+        let scaled = ndScaledValues()
+        x.pixels.withUnsafeBufferPointer { src in
+            scaled.withUnsafeBufferPointer { v in
+                for p in 0..<count {
+                    sum.0 += v[Int(src[3 * p])]
+                    sum.1 += v[Int(src[3 * p + 1])]
+                    sum.2 += v[Int(src[3 * p + 2])]
+                }
+            }
+        }
+        let m = [sum.0 / Double(count), sum.1 / Double(count), sum.2 / Double(count)]
+        // The output depends only on (channel, value): a 3×256 table, then one lookup per sample.
+        var table = [UInt8](repeating: 0, count: 3 * 256)
+        for ch in 0..<3 {
+            for v in 0..<256 { table[ch * 256 + v] = ndToByte((Double(v) / 255 - m[ch]) * c + m[ch]) }
+        }
+        var out = x
+        x.pixels.withUnsafeBufferPointer { src in
+            table.withUnsafeBufferPointer { t in
+                out.pixels.withUnsafeMutableBufferPointer { dst in
+                    for p in 0..<count {
+                        dst[3 * p] = t[Int(src[3 * p])]
+                        dst[3 * p + 1] = t[256 + Int(src[3 * p + 1])]
+                        dst[3 * p + 2] = t[512 + Int(src[3 * p + 2])]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Pillow BOX down to (⌊w·c⌋, ⌊h·c⌋), then back up with NEAREST (`imagecorruptions`) or BOX
+    /// (`make_imagenet_c.py`, `.hendrycks` mode). Bit-exact with Pillow.
+    static func pixelate(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let c = [0.6, 0.5, 0.4, 0.3, 0.25][ctx.severity - 1]
+        let w = max(1, Int(Double(x.width) * c)), h = max(1, Int(Double(x.height) * c))
+        let small = try Resize.resize(x, width: w, height: h, filter: .box)
+        return try Resize.resize(small, width: x.width, height: x.height,
+                                 filter: ctx.mode == .hendrycks ? .box : .nearest)
+    }
+
+    /// Pillow's `save(JPEG, quality=c)` (4:2:0 chroma, the libjpeg default Pillow keeps for RGB)
+    /// and reload, through TurboJPEG.
+    static func jpegCompression(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
+        let q = [25, 18, 15, 10, 7][ctx.severity - 1]
+        let bytes = try ImageCodec.encodeJPEG(x, quality: q, subsampling: .s420)
+        return try bytes.withUnsafeBytes { try ImageCodec.decode($0) }
+    }
+}
+
+// MARK: - Kernels
+
+/// `np.uint8(np.clip(v, 0, 1) * 255)`: clip, scale, truncate.
+@inline(__always)
+private func ndToByte(_ v: Double) -> UInt8 {
+    let c = ndClip01(v) * 255
+    return c >= 0 ? UInt8(c) : 0  // NaN (only from a NaN replayed draw) → 0, never a trap
+}
+
+/// `np.clip(v, 0, 1)` (NaN propagates as NumPy does; `ndToByte` never sees one from finite draws).
+@inline(__always)
+private func ndClip01(_ v: Double) -> Double { v < 0 ? 0 : (v > 1 ? 1 : v) }
+
+/// `Double(v) / 255` for v in 0…255 (the same doubles the division gives, looked up).
+private func ndScaledValues() -> [Double] { (0..<256).map { Double($0) / 255 } }
+
+private func ndCheckDraws(_ got: Int, _ want: Int) throws {
+    guard got == want else { throw StalwartError.invalidArgument("random source returned \(got) draws, wanted \(want)") }
+}
+
+/// Per sample: `ndToByte(f(value/255, draw))`.
+@inline(__always)
+private func ndMapSamples(_ x: Image, _ draws: [Double], _ f: (Double, Double) -> Double) throws -> Image {
+    let n = x.pixels.count
+    try ndCheckDraws(draws.count, n)
+    var out = x
+    let scaled = ndScaledValues()
+    x.pixels.withUnsafeBufferPointer { src in
+        draws.withUnsafeBufferPointer { d in
+            scaled.withUnsafeBufferPointer { v in
+                out.pixels.withUnsafeMutableBufferPointer { dst in
+                    for i in 0..<n { dst[i] = ndToByte(f(v[Int(src[i])], d[i])) }
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// RGB (value/255) → HSV → `f` → RGB, per pixel, with scikit-image 0.26's exact arithmetic,
+/// then `ndToByte`.
+@inline(__always)
+private func ndMapHSV(_ x: Image, _ f: (Double, Double, Double) -> (Double, Double, Double)) -> Image {
+    var out = x
+    let count = x.width * x.height
+    x.pixels.withUnsafeBufferPointer { src in
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            for p in 0..<count {
+                let r = Double(src[3 * p]) / 255, g = Double(src[3 * p + 1]) / 255, b = Double(src[3 * p + 2]) / 255
+                let (h0, s0, v0) = ndRgb2hsv(r, g, b)
+                let (h, s, v) = f(h0, s0, v0)
+                let (ro, go, bo) = ndHsv2rgb(h, s, v)
+                dst[3 * p] = ndToByte(ro); dst[3 * p + 1] = ndToByte(go); dst[3 * p + 2] = ndToByte(bo)
+            }
+        }
+    }
+    return out
+}
+
+/// scikit-image `rgb2hsv` for one pixel: V = max, S = ptp/V (0 where ptp = 0), H from the last
+/// channel equal to the max (blue over green over red), `(H/6) mod 1` with NumPy's floored
+/// modulo (which can yield exactly 1.0 for tiny negatives), 0 where ptp = 0.
+@inline(__always)
+private func ndRgb2hsv(_ r: Double, _ g: Double, _ b: Double) -> (Double, Double, Double) {
+    let v = max(r, max(g, b)), mn = min(r, min(g, b))
+    let delta = v - mn
+    if delta == 0 { return (0, 0, v) }
+    let s = delta / v
+    var h: Double
+    if b == v { h = 4.0 + (r - g) / delta } else if g == v { h = 2.0 + (b - r) / delta } else { h = (g - b) / delta }
+    h = h / 6.0
+    var m = h.truncatingRemainder(dividingBy: 1.0)
+    if m != 0 { if m < 0 { m += 1.0 } } else { m = 0 }
+    return (m, s, v)
+}
+
+/// scikit-image `hsv2rgb` for one pixel: sector `⌊6h⌋ mod 6` (as uint8), f = 6h − ⌊6h⌋.
+@inline(__always)
+private func ndHsv2rgb(_ h: Double, _ s: Double, _ v: Double) -> (Double, Double, Double) {
+    let h6 = h * 6
+    let hi = h6.rounded(.down)
+    let f = h6 - hi
+    let p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s)
+    switch Int(hi) % 6 {
+    case 0: return (v, t, p)
+    case 1: return (q, v, p)
+    case 2: return (p, v, t)
+    case 3: return (p, q, v)
+    case 4: return (t, p, v)
+    default: return (v, p, q)
+    }
 }

@@ -24,8 +24,9 @@ public protocol RandomDraws: AnyObject {
 public final class CounterRandom: RandomDraws {
     private let key: (UInt32, UInt32)
     private var counter: UInt64 = 0
-    private var buffer: [UInt32] = []
-    private var index = 0
+    /// 16 words = 4 blocks, refilled together; `index` is the next unread word.
+    private let words = UnsafeMutablePointer<UInt32>.allocate(capacity: 16)
+    private var index = 16
 
     /// Streams for different (seed, key, corruption, severity) never overlap: the 64-bit seed
     /// and 64-bit image key are mixed into the Philox key and the counter's high word.
@@ -34,8 +35,11 @@ public final class CounterRandom: RandomDraws {
         let b = CounterRandom.mix(imageKey &+ (UInt64(corruption.id) << 48) &+ (UInt64(severity) << 56) &+ 0xD1B5_4A32_D192_ED03)
         key = (UInt32(truncatingIfNeeded: a ^ (b >> 32)), UInt32(truncatingIfNeeded: (a >> 32) ^ b))
         high = b
+        words.initialize(repeating: 0, count: 16)
     }
     private let high: UInt64
+
+    deinit { words.deallocate() }
 
     /// SplitMix64 finalizer.
     static func mix(_ x: UInt64) -> UInt64 {
@@ -63,17 +67,48 @@ public final class CounterRandom: RandomDraws {
         return (x0, x1, x2, x3)
     }
 
+    /// Four consecutive blocks, counters `c…c+3` (same high word), computed in SIMD lanes so the
+    /// ten dependent multiply rounds of the four blocks overlap. Lane j equals
+    /// `block((c+j) low, (c+j) high, h0, h1)`.
+    @inline(__always)
+    static func block4(counter c: UInt64, high h: UInt64, _ k: (UInt32, UInt32)) -> (SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>) {
+        let cs = SIMD4<UInt64>(c, c &+ 1, c &+ 2, c &+ 3)
+        var x0 = SIMD4<UInt32>(truncatingIfNeeded: cs), x1 = SIMD4<UInt32>(truncatingIfNeeded: cs &>> 32)
+        var x2 = SIMD4<UInt32>(repeating: UInt32(truncatingIfNeeded: h)), x3 = SIMD4<UInt32>(repeating: UInt32(truncatingIfNeeded: h >> 32))
+        var k0 = k.0, k1 = k.1
+        let m0 = SIMD4<UInt64>(repeating: 0xD251_1F53), m1 = SIMD4<UInt64>(repeating: 0xCD9E_8D57)
+        for _ in 0..<10 {
+            let p0 = SIMD4<UInt64>(truncatingIfNeeded: x0) &* m0
+            let p1 = SIMD4<UInt64>(truncatingIfNeeded: x2) &* m1
+            let y0 = SIMD4<UInt32>(truncatingIfNeeded: p1 &>> 32) ^ x1 ^ SIMD4(repeating: k0)
+            let y1 = SIMD4<UInt32>(truncatingIfNeeded: p1)
+            let y2 = SIMD4<UInt32>(truncatingIfNeeded: p0 &>> 32) ^ x3 ^ SIMD4(repeating: k1)
+            let y3 = SIMD4<UInt32>(truncatingIfNeeded: p0)
+            (x0, x1, x2, x3) = (y0, y1, y2, y3)
+            k0 &+= 0x9E37_79B9
+            k1 &+= 0xBB67_AE85
+        }
+        return (x0, x1, x2, x3)
+    }
+
+    /// The next 32-bit word of the stream: words 0…3 of block `counter`, then the next block.
+    /// Blocks are computed four at a time into `words` (16 words, block-major); the stream is
+    /// the same as one `block` per four words.
     @inline(__always)
     private func nextUInt32() -> UInt32 {
-        if index == buffer.count {
-            let r = CounterRandom.block((UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32),
-                                         UInt32(truncatingIfNeeded: high), UInt32(truncatingIfNeeded: high >> 32)), key)
-            counter &+= 1
-            buffer = [r.0, r.1, r.2, r.3]
-            index = 0
-        }
+        if index == 16 { refill() }
         defer { index += 1 }
-        return buffer[index]
+        return words[index]
+    }
+
+    @inline(never)
+    private func refill() {
+        let (a, b, c, d) = CounterRandom.block4(counter: counter, high: high, key)
+        for j in 0..<4 {
+            words[4 * j] = a[j]; words[4 * j + 1] = b[j]; words[4 * j + 2] = c[j]; words[4 * j + 3] = d[j]
+        }
+        counter &+= 4
+        index = 0
     }
 
     /// A double in [0, 1) with 53 random bits.
@@ -83,38 +118,109 @@ public final class CounterRandom: RandomDraws {
         return Double(hi << 26 | lo) * 0x1.0p-53
     }
 
+    /// A new array of `count` doubles, all written by `f(count, base)` (no zero-fill, no copies).
+    @inline(__always)
+    private func fill(_ count: Int, _ f: (Int, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
+        [Double](unsafeUninitializedCapacity: count) { buf, n in
+            if let base = buf.baseAddress { f(count, base) }
+            n = count
+        }
+    }
+
     public func uniform(_ count: Int, low: Double, high: Double) throws -> [Double] {
         try CounterRandom.checkCount(count)
-        return (0..<count).map { _ in low + (high - low) * nextDouble() }
+        let span = high - low
+        return fill(count) { n, out in
+            for i in 0..<n { out[i] = low + span * nextDouble() }
+        }
     }
 
     /// Box–Muller (deterministic, no rejection), both outputs used.
     public func normal(_ count: Int, mean: Double, std: Double) throws -> [Double] {
         try CounterRandom.checkCount(count)
-        var out = [Double](repeating: 0, count: count)
-        var i = 0
-        while i < count {
-            let u1 = 1 - nextDouble(), u2 = nextDouble()
-            let r = (-2 * log(u1)).squareRoot(), t = 2 * Double.pi * u2
-            out[i] = mean + std * r * cos(t)
-            if i + 1 < count { out[i + 1] = mean + std * r * sin(t) }
-            i += 2
+        return fill(count) { n, out in
+            var i = 0
+            while i < n {
+                let u1 = 1 - nextDouble(), u2 = nextDouble()
+                let r = (-2 * log(u1)).squareRoot(), t = 2 * Double.pi * u2
+                out[i] = mean + std * r * cos(t)
+                if i + 1 < n { out[i + 1] = mean + std * r * sin(t) }
+                i += 2
+            }
         }
-        return out
     }
 
     /// Inversion for small rates, normal approximation with continuity correction above 1e3
     /// (never reached by the ImageNet-C parameter tables at 8-bit precision).
+    /// Inversion: the smallest k with u ≤ Σ_{i≤k} e^{-λ}λ^i/i! (terms by the recurrence
+    /// p_k = p_{k-1}·λ/k, summed in order), capped at ⌈10λ + 50⌉. Images have few distinct rates
+    /// (≤ 256 per channel scale), so each rate's partial sums are tabulated once per call and
+    /// searched through a guide table; the sums are the same floating-point values a sequential search
+    /// computes, so the result is identical.
     public func poisson(_ lambdas: [Double]) throws -> [Double] {
         try CounterRandom.checkCount(lambdas.count)
-        return lambdas.map { lam in
-            guard lam > 0, lam.isFinite else { return 0 }
-            if lam > 1000 { return max(0, (lam + lam.squareRoot() * gaussian() + 0.5).rounded(.down)) }
-            // Inversion by sequential search from the mode (PTRS would be faster; exact enough).
-            var k = 0.0, p = exp(-lam), s = p
-            let u = nextDouble()
-            while u > s && k < lam * 10 + 50 { k += 1; p *= lam / k; s += p }
-            return k
+        // Open-addressed cache: rate bit pattern → its partial sums in `sums` (offset, count).
+        let slots = 8192, maxTables = 4096
+        var keys = [UInt64](repeating: .max, count: slots)  // .max is a NaN pattern: never a rate
+        var offsets = [Int](repeating: 0, count: slots), counts = [Int](repeating: 0, count: slots)
+        var sums: [Double] = []
+        // Guide table (Chen & Asau): guides[64·t + j] = first k with sums ≥ j/64, so a search for
+        // u starts at guides[⌊64u⌋] and scans ~1 entry; exact because j/64 ≤ u.
+        var guides: [Int] = []
+        var tables = 0
+        return lambdas.withUnsafeBufferPointer { lams in
+            fill(lams.count) { n, out in
+                for i in 0..<n {
+                    let lam = lams[i]
+                    guard lam > 0, lam.isFinite else { out[i] = 0; continue }
+                    if lam > 1000 { out[i] = max(0, (lam + lam.squareRoot() * gaussian() + 0.5).rounded(.down)); continue }
+                    let u = nextDouble()
+                    let bits = lam.bitPattern
+                    var slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 51)  // 13 bits
+                    while keys[slot] != bits && keys[slot] != .max { slot = (slot + 1) & (slots - 1) }
+                    if keys[slot] == .max {
+                        guard tables < maxTables else {
+                            var k = 0.0, p = exp(-lam), s = p
+                            while u > s && k < lam * 10 + 50 { k += 1; p *= lam / k; s += p }
+                            out[i] = k
+                            continue
+                        }
+                        keys[slot] = bits; offsets[slot] = sums.count
+                        CounterRandom.appendPoissonCDF(lam, to: &sums)
+                        counts[slot] = sums.count - offsets[slot]
+                        var k = 0
+                        for j in 0..<64 {
+                            while k < counts[slot] && sums[offsets[slot] + k] < Double(j) / 64 { k += 1 }
+                            guides.append(k)
+                        }
+                        counts[slot] |= tables << 32  // table number in the high bits
+                        tables += 1
+                    }
+                    let count = counts[slot] & 0xFFFF_FFFF, table = counts[slot] >> 32
+                    var k = guides[64 * table + Int(u * 64)]
+                    let sumsStart = offsets[slot]
+                    out[i] = sums.withUnsafeBufferPointer { t in
+                        while k < count && t[sumsStart + k] < u { k += 1 }
+                        // Past the table (u above every reachable sum) the sequential search stops
+                        // at the cap, the first integer ≥ 10λ + 50.
+                        return k < count ? Double(k) : max(Double(count - 1), (lam * 10 + 50).rounded(.up))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Partial sums s_0, s_1, … of the Poisson(λ) pmf, up to the cap or until they stop changing
+    /// past the mode (after which they never change again).
+    static func appendPoissonCDF(_ lam: Double, to t: inout [Double]) {
+        var k = 0.0, p = exp(-lam), s = p
+        t.append(s)
+        while k < lam * 10 + 50 {
+            k += 1; p *= lam / k
+            let s2 = s + p
+            if s2 == s && k > lam { break }
+            s = s2
+            t.append(s)
         }
     }
 
@@ -127,7 +233,10 @@ public final class CounterRandom: RandomDraws {
         try CounterRandom.checkCount(count)
         guard high > low else { throw StalwartError.invalidArgument("empty integer range [\(low), \(high))") }
         let span = UInt64(high - low)
-        return (0..<count).map { _ in low + Int(UInt64(nextDouble() * Double(span)) % span) }
+        return [Int](unsafeUninitializedCapacity: count) { buf, n in
+            for i in 0..<count { buf[i] = low + Int(UInt64(nextDouble() * Double(span)) % span) }
+            n = count
+        }
     }
 
     static func checkCount(_ n: Int) throws {
@@ -157,7 +266,14 @@ public final class ReplayRandom: RandomDraws {
     public func normal(_ count: Int, mean: Double, std: Double) throws -> [Double] { Array(try take(count, "normal")) }
     public func uniform(_ count: Int, low: Double, high: Double) throws -> [Double] { Array(try take(count, "uniform")) }
     public func poisson(_ lambdas: [Double]) throws -> [Double] { Array(try take(lambdas.count, "poisson")) }
+    /// Replayed integers must be whole numbers in [low, high); anything else (NaN, ∞, out of
+    /// range: a caller's mistake) is an error, never a trap.
     public func integers(_ count: Int, low: Int, high: Int) throws -> [Int] {
-        try take(count, "integers").map { Int($0) }
+        try take(count, "integers").map { v in
+            guard v.isFinite, v == v.rounded(), v >= Double(low), v < Double(high) else {
+                throw StalwartError.invalidArgument("replayed integer draw \(v) is not a whole number in [\(low), \(high))")
+            }
+            return Int(v)
+        }
     }
 }

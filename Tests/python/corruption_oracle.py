@@ -2,10 +2,13 @@
 scikit-image, with every random draw it makes recorded in call order so that Stalwart can
 replay exactly the same numbers (`stalwart.corrupt(..., replay=values)`).
 
-Patches (the reference breaks on NumPy 2 / scikit-image ≥ 0.19, as the issue notes):
+Patches (the reference breaks on NumPy 2 / scikit-image ≥ 0.19, as the issue notes, and on
+setuptools ≥ 81):
 - `np.float_` (removed in NumPy 2.0) is aliased to `np.float64` for glass_blur, gaussian_blur, fog;
 - `skimage.filters.gaussian(..., multichannel=True)` (removed in 0.19) is mapped to
-  `channel_axis=-1`.
+  `channel_axis=-1`;
+- `pkg_resources` (no longer shipped by setuptools) gets a stand-in providing the one function
+  the reference imports, `resource_filename(package, path)`, used to locate the frost textures.
 Nothing else in the reference is changed.
 
 Recording: while a corruption runs, `np.random.normal`, `uniform`, `poisson`, `randint` and the
@@ -20,10 +23,29 @@ import numpy as np
 import pytest
 
 
+def _provide_pkg_resources():
+    import importlib.util
+    import os
+    import sys
+    import types
+
+    if "pkg_resources" in sys.modules or importlib.util.find_spec("pkg_resources") is not None:
+        return
+    mod = types.ModuleType("pkg_resources")
+
+    def resource_filename(package, path):
+        spec = importlib.util.find_spec(package)
+        return os.path.join(os.path.dirname(spec.origin), path)
+
+    mod.resource_filename = resource_filename
+    sys.modules["pkg_resources"] = mod
+
+
 def load():
     """The patched `imagecorruptions` package (skips the test when it is not installed)."""
     if not hasattr(np, "float_"):
         np.float_ = np.float64
+    _provide_pkg_resources()
     ic = pytest.importorskip("imagecorruptions")
     from imagecorruptions import corruptions as C
     import skimage.filters

@@ -1,0 +1,344 @@
+import Glibc
+import StalwartTensor
+
+/// Kernels and filters behind the blur corruptions, each reproducing one library routine of the
+/// reference in the same precision and summation order (see the doc comment of each).
+/// Buffers are HWC interleaved with 3 channels, row-major, no padding.
+enum BlurKernels {
+    /// Workers for row-parallel loops (one per core). A call made while the pool is busy (for
+    /// example from a batch of corruptions running on many threads) runs inline on its caller.
+    static let pool = ThreadPool(threads: 0)
+
+    /// Calls `body(rows)` for contiguous blocks of `0..<count` rows, in parallel. Every output
+    /// element is computed by exactly one block, in the same order as a serial loop.
+    static func parallelRows(_ count: Int, minRows: Int = 16, _ body: (Range<Int>) -> Void) {
+        let blocks = min(max(1, count / minRows), pool.threadCount * 4)
+        if blocks <= 1 { body(0..<count); return }
+        pool.parallelFor(blocks) { b in
+            body((b * count / blocks)..<((b + 1) * count / blocks))
+        }
+    }
+
+    /// `o[j] = c[j]·k[0] + Σ_{d=r…1} (left[d][j] + right[d][j])·k[d]` for j in 0..<n, in that
+    /// order per element (SciPy's symmetric correlation), 8 elements per step.
+    @inline(__always)
+    static func symmetricRow(_ o: UnsafeMutablePointer<Double>, _ c: UnsafePointer<Double>,
+                             _ left: UnsafePointer<UnsafePointer<Double>>, _ right: UnsafePointer<UnsafePointer<Double>>,
+                             _ k: UnsafePointer<Double>, r: Int, n: Int) {
+        var j = 0
+        while j + 8 <= n {
+            var acc = UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Double>.self) * k[0]
+            var d = r
+            while d >= 1 {
+                let a = UnsafeRawPointer(left[d] + j).loadUnaligned(as: SIMD8<Double>.self)
+                let b = UnsafeRawPointer(right[d] + j).loadUnaligned(as: SIMD8<Double>.self)
+                acc += (a + b) * k[d]
+                d -= 1
+            }
+            UnsafeMutableRawPointer(o + j).storeBytes(of: acc, as: SIMD8<Double>.self)
+            j += 8
+        }
+        while j < n {
+            var acc = c[j] * k[0]
+            var d = r
+            while d >= 1 { acc += (left[d][j] + right[d][j]) * k[d]; d -= 1 }
+            o[j] = acc
+            j += 1
+        }
+    }
+
+    /// `o[j] = Σ_t src[t][j]·w[t]` for j in 0..<n, taps summed in order from 0 (8 per step).
+    @inline(__always)
+    static func weightedSumRow(_ o: UnsafeMutablePointer<Double>, _ src: UnsafePointer<UnsafePointer<Double>>,
+                               _ w: UnsafePointer<Double>, taps: Int, n: Int) {
+        var j = 0
+        while j + 8 <= n {
+            var acc = SIMD8<Double>(repeating: 0)
+            for t in 0..<taps { acc += UnsafeRawPointer(src[t] + j).loadUnaligned(as: SIMD8<Double>.self) * w[t] }
+            UnsafeMutableRawPointer(o + j).storeBytes(of: acc, as: SIMD8<Double>.self)
+            j += 8
+        }
+        while j < n {
+            var acc = 0.0
+            for t in 0..<taps { acc += src[t][j] * w[t] }
+            o[j] = acc
+            j += 1
+        }
+    }
+
+    /// `x / 255.` in float64, as `np.array(x) / 255.`.
+    static func unitDoubles(_ x: Image) -> [Double] {
+        var out = [Double](repeating: 0, count: x.pixels.count)
+        x.pixels.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { d in
+                for i in 0..<s.count { d[i] = Double(s[i]) / 255 }
+            }
+        }
+        return out
+    }
+
+    /// `np.uint8(v)` for v in [0, 255]: truncation toward zero (NaN and out-of-range clamp).
+    @inline(__always)
+    static func truncU8(_ v: Double) -> UInt8 {
+        guard v > 0 else { return 0 }
+        return v >= 255 ? 255 : UInt8(v)
+    }
+
+    /// NumPy's pairwise summation of a contiguous float64 array (`np.sum`): blocks of ≤ 128
+    /// summed with 8 accumulators, larger arrays split in halves (rounded to multiples of 8).
+    static func pairwiseSum(_ a: UnsafeBufferPointer<Double>) -> Double {
+        let n = a.count
+        if n < 8 {
+            var r = 0.0
+            for v in a { r += v }
+            return r
+        }
+        if n <= 128 {
+            var r = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+            var i = 8
+            while i < n - n % 8 {
+                r.0 += a[i]; r.1 += a[i + 1]; r.2 += a[i + 2]; r.3 += a[i + 3]
+                r.4 += a[i + 4]; r.5 += a[i + 5]; r.6 += a[i + 6]; r.7 += a[i + 7]
+                i += 8
+            }
+            var res = ((r.0 + r.1) + (r.2 + r.3)) + ((r.4 + r.5) + (r.6 + r.7))
+            while i < n { res += a[i]; i += 1 }
+            return res
+        }
+        var n2 = n / 2
+        n2 -= n2 % 8
+        return pairwiseSum(UnsafeBufferPointer(rebasing: a[0..<n2])) + pairwiseSum(UnsafeBufferPointer(rebasing: a[n2..<n]))
+    }
+
+    static func pairwiseSum(_ a: [Double]) -> Double { a.withUnsafeBufferPointer { pairwiseSum($0) } }
+
+    /// SciPy's `_gaussian_kernel1d(sigma, 0, radius)` with `radius = int(4 * sigma + 0.5)`
+    /// (truncate 4): returns the half kernel `w[0...radius]` (symmetric).
+    static func scipyGaussian(sigma: Double) -> [Double] {
+        let r = Int(4 * sigma + 0.5)
+        let scale = -0.5 / (sigma * sigma)
+        var phi = (-r...r).map { exp(scale * Double($0 * $0)) }
+        let s = pairwiseSum(phi)
+        for i in phi.indices { phi[i] = phi[i] / s }
+        return Array(phi[r...])
+    }
+
+    /// `np.uint8(transform(scipy.ndimage.gaussian_filter(x, (σ, σ, 0), mode='nearest')))`:
+    /// correlate along rows (axis 0) then columns (axis 1), each output
+    /// `c·w0 + Σ_{d=r…1} (x[-d] + x[+d])·w_d` — SciPy's symmetric-kernel loop, farthest taps
+    /// first. Each block of rows runs the vertical pass into an edge-replicated line and the
+    /// horizontal pass from it, so no full-size intermediate is allocated.
+    static func gaussianNearestToBytes(_ buf: [Double], width w: Int, height h: Int, kernel k: [Double],
+                                       _ transform: (Double) -> Double) -> [UInt8] {
+        let r = k.count - 1, rowLen = w * 3
+        var out = [UInt8](repeating: 0, count: buf.count)
+        buf.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                k.withUnsafeBufferPointer { kp in
+                    parallelRows(h) { ys in
+                        let line = UnsafeMutablePointer<Double>.allocate(capacity: (w + 2 * r) * 3)
+                        let row = UnsafeMutablePointer<Double>.allocate(capacity: rowLen)
+                        let vp = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: 2 * (r + 1))
+                        let hp = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: 2 * (r + 1))
+                        defer { line.deallocate(); row.deallocate(); vp.deallocate(); hp.deallocate() }
+                        let s = src.baseAddress!, c = UnsafePointer(line + r * 3)
+                        for d in 0...r { hp[d] = c - d * 3; hp[r + 1 + d] = c + d * 3 }
+                        for y in ys {
+                            for d in 0...r {
+                                vp[d] = s + max(y - d, 0) * rowLen
+                                vp[r + 1 + d] = s + min(y + d, h - 1) * rowLen
+                            }
+                            symmetricRow(line + r * 3, s + y * rowLen, vp, vp + r + 1, kp.baseAddress!, r: r, n: rowLen)
+                            for p in 0..<r {
+                                for ch in 0..<3 {
+                                    line[p * 3 + ch] = c[ch]
+                                    line[(r + w + p) * 3 + ch] = c[(w - 1) * 3 + ch]
+                                }
+                            }
+                            symmetricRow(row, c, hp, hp + r + 1, kp.baseAddress!, r: r, n: rowLen)
+                            let o = dst.baseAddress! + y * rowLen
+                            for j in 0..<rowLen { o[j] = truncU8(transform(row[j])) }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// OpenCV's `getGaussianKernel(n, σ, CV_32F)` (the bit-exact double path, then float).
+    static func cvGaussian(_ n: Int, sigma: Double) -> [Float] {
+        let scale = -0.125 / (sigma * sigma)
+        let n2 = (n - 1) / 2
+        var values = [Double](repeating: 0, count: n2)
+        var sum = 0.0
+        var x = 1 - n
+        for i in 0..<n2 {
+            let t = exp(Double(x * x) * scale)
+            values[i] = t; sum += t
+            x += 2
+        }
+        sum = sum * 2 + 1
+        sum = 1 / sum
+        var out = [Float](repeating: 0, count: n)
+        for i in 0..<n2 { out[i] = Float(values[i] * sum); out[n - 1 - i] = out[i] }
+        out[n2] = Float(sum)
+        return out
+    }
+
+    @inline(__always)
+    static func reflect101(_ i: Int, _ n: Int) -> Int {
+        var i = i
+        if n == 1 { return 0 }
+        while i < 0 || i >= n { i = i < 0 ? -i : 2 * n - 2 - i }
+        return i
+    }
+
+    /// The reference's `disk(radius, alias_blur)`: a normalised float32 disk on a 17×17 grid
+    /// (radius ≤ 8) or (2r+1)², smoothed by `cv2.GaussianBlur` (3×3 or 5×5, σ = alias_blur,
+    /// BORDER_REFLECT_101) in float32. Returned as (side, row-major weights widened to float64,
+    /// as `cv2.filter2D` converts them for a float64 image).
+    static func disk(radius: Int, aliasBlur: Double) -> (side: Int, weights: [Double]) {
+        let half = radius <= 8 ? 8 : radius
+        let ks = radius <= 8 ? 3 : 5
+        let n = 2 * half + 1
+        var d = [Float](repeating: 0, count: n * n)
+        var count: Float = 0
+        for y in 0..<n { for x in 0..<n {
+            let (yy, xx) = (y - half, x - half)
+            if yy * yy + xx * xx <= radius * radius { d[y * n + x] = 1; count += 1 }
+        } }
+        for i in d.indices { d[i] = d[i] / count }
+        let g = cvGaussian(ks, sigma: aliasBlur), kr = ks / 2
+        // Row pass then column pass (symmetric kernel: centre·k0 + Σ (left + right)·k_d).
+        var rows = [Float](repeating: 0, count: n * n)
+        for y in 0..<n { for x in 0..<n {
+            var s = d[y * n + x] * g[kr]
+            for t in 1...kr {
+                s += (d[y * n + reflect101(x - t, n)] + d[y * n + reflect101(x + t, n)]) * g[kr + t]
+            }
+            rows[y * n + x] = s
+        } }
+        var out = [Double](repeating: 0, count: n * n)
+        for y in 0..<n { for x in 0..<n {
+            var s = rows[y * n + x] * g[kr]
+            for t in 1...kr {
+                s += (rows[reflect101(y - t, n) * n + x] + rows[reflect101(y + t, n) * n + x]) * g[kr + t]
+            }
+            out[y * n + x] = Double(s)
+        } }
+        return (n, out)
+    }
+
+    /// `cv2.filter2D(x[:, :, c] / 255, -1, kernel)` per channel on float64: a direct 2-D
+    /// correlation with BORDER_REFLECT_101 (zero taps skipped; they add exactly 0), stored as
+    /// `np.uint8(transform(v))`.
+    static func correlate2DReflect101ToBytes(_ x: Image, kernel: (side: Int, weights: [Double]),
+                                             _ transform: (Double) -> Double) -> [UInt8] {
+        let (w, h) = (x.width, x.height)
+        let n = kernel.side, r = n / 2
+        let pw = w + 2 * r, ph = h + 2 * r
+        let padded = [Double](unsafeUninitializedCapacity: pw * ph * 3) { p, count in
+            x.pixels.withUnsafeBufferPointer { s in
+                for py in 0..<ph {
+                    let sy = reflect101(py - r, h)
+                    for px in 0..<pw {
+                        let sx = reflect101(px - r, w)
+                        let di = (py * pw + px) * 3, si = (sy * w + sx) * 3
+                        p[di] = Double(s[si]) / 255; p[di + 1] = Double(s[si + 1]) / 255; p[di + 2] = Double(s[si + 2]) / 255
+                    }
+                }
+            }
+            count = pw * ph * 3
+        }
+        // Non-zero taps in row-major kernel order: (offset into the padded image, weight).
+        var offsets: [Int] = [], weights: [Double] = []
+        for ky in 0..<n { for kx in 0..<n where kernel.weights[ky * n + kx] != 0 {
+            offsets.append((ky * pw + kx) * 3); weights.append(kernel.weights[ky * n + kx])
+        } }
+        var out = [UInt8](repeating: 0, count: w * h * 3)
+        let rowLen = w * 3, taps = offsets.count
+        padded.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { o in
+                weights.withUnsafeBufferPointer { wp in
+                    parallelRows(h) { ys in
+                        let src = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: max(taps, 1))
+                        let row = UnsafeMutablePointer<Double>.allocate(capacity: rowLen)
+                        defer { src.deallocate(); row.deallocate() }
+                        for y in ys {
+                            let base = p.baseAddress! + y * pw * 3
+                            for t in 0..<taps { src[t] = base + offsets[t] }
+                            weightedSumRow(row, src, wp.baseAddress!, taps: taps, n: rowLen)
+                            let ob = o.baseAddress! + y * rowLen
+                            for j in 0..<rowLen { ob[j] = truncU8(transform(row[j])) }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The reference's `getMotionBlurKernel(width, sigma)`: `exp(-i²/(2σ²)) / (√(2π)·σ)` for
+    /// i in 0..<width, divided by its NumPy (pairwise) sum.
+    static func motionKernel(width: Int, sigma: Double) -> [Double] {
+        let s2 = 2 * sigma * sigma
+        var k = (0..<width).map { i in exp(Double(-i * i) / s2) / ((2 * Double.pi).squareRoot() * sigma) }
+        let z = pairwiseSum(k)
+        for i in k.indices { k[i] = k[i] / z }
+        return k
+    }
+
+    static func hypot(_ a: Double, _ b: Double) -> Double { Glibc.hypot(a, b) }
+
+    /// `np.arange(start, stop, step)` for float64: `ceil((stop - start) / step)` values
+    /// `start + i·δ` with δ = `(start + step) - start`, as NumPy's fill does.
+    static func numpyArange(start: Double, stop: Double, step: Double) -> [Double] {
+        let n = max(0, Int(((stop - start) / step).rounded(.up)))
+        guard n > 1 else { return n == 1 ? [start] : [] }
+        let second = start + step, delta = second - start
+        return (0..<n).map { i in i == 0 ? start : (i == 1 ? second : start + Double(i) * delta) }
+    }
+
+    /// Adds the reference's `clipped_zoom(x, z)[:H, :W]` to `out` (float32): the centre crop of
+    /// `ceil(H / z)` × `ceil(W / z)` zoomed by `scipy.ndimage.zoom(order=1)` to
+    /// `round(ch·z)` (non-grid mode: input coordinate = i·(in − 1)/(out − 1)); each sample is the
+    /// float64 sum of the 4 neighbours × weights, rounded to float32 as SciPy stores it.
+    static func addClippedZoom(_ x: [Float], width w: Int, height h: Int, zoom z: Double, into out: inout [Float]) {
+        func axis(_ size: Int) -> (top: Int, crop: Int, out: Int, step: Double) {
+            let ch = Int((Double(size) / z).rounded(.up))
+            let top = (size - ch) >= 0 ? (size - ch) / 2 : -((ch - size + 1) / 2)
+            let o = Int((Double(ch) * z).rounded(.toNearestOrEven))
+            return (top, ch, o, o > 1 ? Double(ch - 1) / Double(o - 1) : 1)
+        }
+        let ay = axis(h), ax = axis(w)
+        func taps(_ a: (top: Int, crop: Int, out: Int, step: Double), _ n: Int) -> [(Int, Int, Double, Double)] {
+            (0..<min(a.out, n)).map { i in
+                let c = Double(i) * a.step
+                let s = Int(c.rounded(.down)), t = c - Double(s)
+                let s0 = min(s, a.crop - 1), s1 = min(s + 1, a.crop - 1)
+                return (a.top + s0, a.top + s1, 1 - t, t)
+            }
+        }
+        let ty = taps(ay, h), tx = taps(ax, w)
+        x.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                parallelRows(ty.count) { ys in for y in ys {
+                    let (y0, y1, wy0, wy1) = ty[y]
+                    let r0 = src.baseAddress! + y0 * w * 3, r1 = src.baseAddress! + y1 * w * 3
+                    let orow = dst.baseAddress! + y * w * 3
+                    for (xi, (x0, x1, wx0, wx1)) in tx.enumerated() {
+                        let i0 = x0 * 3, i1 = x1 * 3
+                        for ch in 0..<3 {
+                            var v = Double(r0[i0 + ch]) * wy0 * wx0
+                            v += Double(r0[i1 + ch]) * wy0 * wx1
+                            v += Double(r1[i0 + ch]) * wy1 * wx0
+                            v += Double(r1[i1 + ch]) * wy1 * wx1
+                            orow[xi * 3 + ch] += Float(v)
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+// The OpenCV pipeline of imagecorruptions' spatter (severities 1–3): Canny → distance transform
+// → truncation → box blur → histogram equalisation → emboss filter → box blur, reimplemented
+// with OpenCV's integer/float conventions (see each step).
+enum WeatherSpatter {
+    /// `m` of the reference, one float32 per pixel: `L·dist / max(L·dist) · scale` with
+    /// L = uint8(liquid·255).
+    static func liquidMask(_ liquid: [Double], h: Int, w: Int, scale: Float) -> [Float] {
+        let n = h * w
+        var L = [UInt8](repeating: 0, count: n)
+        for i in 0..<n { L[i] = UInt8(truncatingIfNeeded: Int(liquid[i] * 255)) }
+        let edges = canny(L, h: h, w: w, low: 50, high: 150)
+        // distanceTransform(255 − edges, DIST_L2, 5) then threshold TRUNC at 20.
+        var d = distance5x5(edges, h: h, w: w)
+        for i in 0..<n where d[i] > 20 { d[i] = 20 }
+        let b = boxBlurFloat(d, h: h, w: w)
+        var u = [UInt8](repeating: 0, count: n)
+        for i in 0..<n { u[i] = UInt8(truncatingIfNeeded: Int(b[i])) }
+        u = equalizeHist(u)
+        u = emboss(u, h: h, w: w)
+        u = boxBlurU8(u, h: h, w: w)
+        var m = [Float](repeating: 0, count: n)
+        var mx: Float = 0
+        for i in 0..<n { m[i] = Float(L[i]) * Float(u[i]); mx = max(mx, m[i]) }
+        for i in 0..<n { m[i] = m[i] / mx * scale }
+        return m
+    }
+
+    @inline(__always) static func clamp(_ i: Int, _ n: Int) -> Int { i < 0 ? 0 : (i >= n ? n - 1 : i) }
+    /// OpenCV BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba).
+    @inline(__always) static func reflect101(_ i: Int, _ n: Int) -> Int {
+        if n == 1 { return 0 }
+        var i = i
+        while i < 0 || i >= n { i = i < 0 ? -i : 2 * n - 2 - i }
+        return i
+    }
+
+    /// cv2.Canny(src, low, high) (aperture 3, L1 magnitude): Sobel with replicated borders,
+    /// OpenCV's tan(22.5°) fixed-point non-maximum suppression, 8-connected hysteresis.
+    /// Returns true where the output is an edge (255).
+    static func canny(_ s: [UInt8], h: Int, w: Int, low: Int, high: Int) -> [Bool] {
+        let n = h * w
+        var dxs = [Int32](repeating: 0, count: n), dys = [Int32](repeating: 0, count: n)
+        var mag = [Int32](repeating: 0, count: (h + 2) * (w + 2))  // zero border
+        let W2 = w + 2
+        for y in 0..<h {
+            let ru = clamp(y - 1, h) * w, r = y * w, rd = clamp(y + 1, h) * w
+            for x in 0..<w {
+                let xl = clamp(x - 1, w), xr = clamp(x + 1, w)
+                @inline(__always) func v(_ row: Int, _ c: Int) -> Int32 { Int32(s[row + c]) }
+                let gx = (v(ru, xr) - v(ru, xl)) + 2 * (v(r, xr) - v(r, xl)) + (v(rd, xr) - v(rd, xl))
+                let gy = (v(rd, xl) - v(ru, xl)) + 2 * (v(rd, x) - v(ru, x)) + (v(rd, xr) - v(ru, xr))
+                dxs[r + x] = gx; dys[r + x] = gy
+                mag[(y + 1) * W2 + x + 1] = abs(gx) + abs(gy)
+            }
+        }
+        let tg22 = Int64(0.4142135623730950488016887242097 * Double(1 << 15) + 0.5)
+        // 0 = weak candidate, 1 = not an edge, 2 = edge.
+        var map = [UInt8](repeating: 1, count: n)
+        var stack = [Int]()
+        for y in 0..<h {
+            for x in 0..<w {
+                let j = (y + 1) * W2 + x + 1
+                let m = mag[j]
+                guard m > low else { continue }
+                let gx = Int64(dxs[y * w + x]), gy = Int64(dys[y * w + x])
+                let xs = abs(gx), ys = abs(gy)
+                let tg22x = xs * tg22, yy = ys << 15
+                var keep = false
+                if yy < tg22x {
+                    keep = m > mag[j - 1] && m >= mag[j + 1]
+                } else {
+                    let tg67x = tg22x + (xs << 16)
+                    if yy > tg67x {
+                        keep = m > mag[j - W2] && m >= mag[j + W2]
+                    } else {
+                        let sgn = (gx ^ gy) < 0 ? -1 : 1
+                        keep = m > mag[j - W2 - sgn] && m > mag[j + W2 + sgn]
+                    }
+                }
+                if keep {
+                    if m > high { map[y * w + x] = 2; stack.append(y * w + x) } else { map[y * w + x] = 0 }
+                }
+            }
+        }
+        while let p = stack.popLast() {
+            let y = p / w, x = p % w
+            for dy in -1...1 {
+                for dx in -1...1 where dy != 0 || dx != 0 {
+                    let yy = y + dy, xx = x + dx
+                    if yy < 0 || yy >= h || xx < 0 || xx >= w { continue }
+                    let q = yy * w + xx
+                    if map[q] == 0 { map[q] = 2; stack.append(q) }
+                }
+            }
+        }
+        return map.map { $0 == 2 }
+    }
+
+    /// cv2.distanceTransform(src, DIST_L2, 5) where src is 0 exactly at `zero`: the 5×5 chamfer
+    /// (weights 1, 1.4, 2.1969 in 16-bit fixed point), two passes, float32 output.
+    static func distance5x5(_ zero: [Bool], h: Int, w: Int) -> [Float] {
+        let hv = Int64((Float(1) * 65536).rounded(.toNearestOrEven))
+        let dg = Int64((Float(1.4) * 65536).rounded(.toNearestOrEven))
+        let lg = Int64((Float(2.1969) * 65536).rounded(.toNearestOrEven))
+        let inf = Int64(Int32.max)
+        let W = w + 4
+        var t = [Int64](repeating: inf, count: (h + 4) * W)
+        for y in 0..<h {
+            for x in 0..<w {
+                let j = (y + 2) * W + x + 2
+                if zero[y * w + x] { t[j] = 0; continue }
+                var v = t[j - 2 * W - 1] + lg
+                v = min(v, t[j - 2 * W + 1] + lg)
+                v = min(v, t[j - W - 2] + lg)
+                v = min(v, t[j - W - 1] + dg)
+                v = min(v, t[j - W] + hv)
+                v = min(v, t[j - W + 1] + dg)
+                v = min(v, t[j - W + 2] + lg)
+                v = min(v, t[j - 1] + hv)
+                t[j] = min(v, inf)
+            }
+        }
+        var out = [Float](repeating: 0, count: h * w)
+        let scale = Float(1) / Float(1 << 16)
+        for y in stride(from: h - 1, through: 0, by: -1) {
+            for x in stride(from: w - 1, through: 0, by: -1) {
+                let j = (y + 2) * W + x + 2
+                var v = t[j]
+                if v > hv {
+                    v = min(v, t[j + 2 * W + 1] + lg)
+                    v = min(v, t[j + 2 * W - 1] + lg)
+                    v = min(v, t[j + W + 2] + lg)
+                    v = min(v, t[j + W + 1] + dg)
+                    v = min(v, t[j + W] + hv)
+                    v = min(v, t[j + W - 1] + dg)
+                    v = min(v, t[j + W - 2] + lg)
+                    v = min(v, t[j + 1] + hv)
+                    v = min(v, inf)
+                    t[j] = v
+                }
+                out[y * w + x] = Float(Double(v) * Double(scale))
+            }
+        }
+        return out
+    }
+
+    /// The plane padded by one pixel on each side with BORDER_REFLECT_101.
+    static func pad101<T>(_ s: [T], h: Int, w: Int) -> [T] {
+        var out = [T]()
+        out.reserveCapacity((h + 2) * (w + 2))
+        for y in -1...h {
+            let r = reflect101(y, h) * w
+            out.append(s[r + reflect101(-1, w)])
+            out.append(contentsOf: s[r..<(r + w)])
+            out.append(s[r + reflect101(w, w)])
+        }
+        return out
+    }
+
+    /// cv2.blur(float32, (3, 3)): double sums over the reflect-101 3×3 window × (1/9), to float.
+    static func boxBlurFloat(_ s: [Float], h: Int, w: Int) -> [Float] {
+        let p = pad101(s, h: h, w: w), W = w + 2
+        var out = [Float](repeating: 0, count: h * w)
+        p.withUnsafeBufferPointer { pp in
+            out.withUnsafeMutableBufferPointer { op in
+                for y in 0..<h {
+                    let r0 = y * W, r1 = r0 + W, r2 = r1 + W
+                    for x in 0..<w {
+                        let a = Double(pp[r0 + x]) + Double(pp[r0 + x + 1]) + Double(pp[r0 + x + 2])
+                        let b = Double(pp[r1 + x]) + Double(pp[r1 + x + 1]) + Double(pp[r1 + x + 2])
+                        let c = Double(pp[r2 + x]) + Double(pp[r2 + x + 1]) + Double(pp[r2 + x + 2])
+                        op[y * w + x] = Float((a + b + c) * (1.0 / 9))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// cv2.blur(uint8, (3, 3)): integer sums, rounded division by 9.
+    static func boxBlurU8(_ s: [UInt8], h: Int, w: Int) -> [UInt8] {
+        let p = pad101(s, h: h, w: w), W = w + 2
+        var out = [UInt8](repeating: 0, count: h * w)
+        p.withUnsafeBufferPointer { pp in
+            out.withUnsafeMutableBufferPointer { op in
+                for y in 0..<h {
+                    let r0 = y * W, r1 = r0 + W, r2 = r1 + W
+                    for x in 0..<w {
+                        var sum = Int(pp[r0 + x]) + Int(pp[r0 + x + 1]) + Int(pp[r0 + x + 2])
+                        sum += Int(pp[r1 + x]) + Int(pp[r1 + x + 1]) + Int(pp[r1 + x + 2])
+                        sum += Int(pp[r2 + x]) + Int(pp[r2 + x + 1]) + Int(pp[r2 + x + 2])
+                        op[y * w + x] = UInt8((sum + 4) / 9)  // = round(sum / 9): sum / 9 is never within 1/18 of a tie
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// cv2.equalizeHist: lut[i] = round(cumsum_above_first · 255 / (total − hist[first])).
+    static func equalizeHist(_ s: [UInt8]) -> [UInt8] {
+        var hist = [Int](repeating: 0, count: 256)
+        for v in s { hist[Int(v)] += 1 }
+        var i = 0
+        while i < 256 && hist[i] == 0 { i += 1 }
+        let total = s.count
+        if i == 256 { return s }
+        if hist[i] == total { return [UInt8](repeating: UInt8(i), count: total) }
+        let scale = Float(255) / Float(total - hist[i])
+        var lut = [UInt8](repeating: 0, count: 256)
+        var sum = 0
+        i += 1
+        while i < 256 {
+            sum += hist[i]
+            lut[i] = UInt8(clamping: Int((Float(sum) * scale).rounded(.toNearestOrEven)))
+            i += 1
+        }
+        return s.map { lut[Int($0)] }
+    }
+
+    /// cv2.filter2D(src, CV_8U, [[-2,-1,0],[-1,1,1],[0,1,2]]) (correlation, reflect-101, saturate).
+    static func emboss(_ s: [UInt8], h: Int, w: Int) -> [UInt8] {
+        let p = pad101(s, h: h, w: w), W = w + 2
+        var out = [UInt8](repeating: 0, count: h * w)
+        p.withUnsafeBufferPointer { pp in
+            out.withUnsafeMutableBufferPointer { op in
+                for y in 0..<h {
+                    let r0 = y * W, r1 = r0 + W, r2 = r1 + W
+                    for x in 0..<w {
+                        var sum = -2 * Int(pp[r0 + x]) - Int(pp[r0 + x + 1])
+                        sum += -Int(pp[r1 + x]) + Int(pp[r1 + x + 1]) + Int(pp[r1 + x + 2])
+                        sum += Int(pp[r2 + x + 1]) + 2 * Int(pp[r2 + x + 2])
+                        op[y * w + x] = UInt8(clamping: sum)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
