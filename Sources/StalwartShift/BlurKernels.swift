@@ -291,6 +291,26 @@ enum BlurKernels {
 
     static func hypot(_ a: Double, _ b: Double) -> Double { Glibc.hypot(a, b) }
 
+    /// The shifts of the reference's `_motion_blur(x, radius, sigma, angle)` on an h×w image:
+    /// for i in 0..<2r+1, (dx, dy) = −⌈i·(cos, sin)(angle)·width/hyp − 0.5⌉ with the Gaussian
+    /// weight of `motionKernel`, stopping at the first shift that leaves the image (the
+    /// reference's "exceeded image borders" break). Used by motion_blur and snow.
+    static func motionShifts(radius: Int, sigma: Double, angle: Double, height h: Int, width w: Int) -> [(dx: Int, dy: Int, k: Double)] {
+        let width = radius * 2 + 1
+        let kernel = motionKernel(width: width, sigma: sigma)
+        let rad = angle * (Double.pi / 180)
+        let py = Double(width) * sin(rad), px = Double(width) * cos(rad)
+        let hyp = hypot(py, px)
+        var shifts: [(dx: Int, dy: Int, k: Double)] = []
+        for i in 0..<width {
+            let dy = -Int((Double(i) * py / hyp - 0.5).rounded(.up))
+            let dx = -Int((Double(i) * px / hyp - 0.5).rounded(.up))
+            if abs(dy) >= h || abs(dx) >= w { break }
+            shifts.append((dx, dy, kernel[i]))
+        }
+        return shifts
+    }
+
     /// `np.arange(start, stop, step)` for float64: `ceil((stop - start) / step)` values
     /// `start + i·δ` with δ = `(start + step) - start`, as NumPy's fill does.
     static func numpyArange(start: Double, stop: Double, step: Double) -> [Double] {

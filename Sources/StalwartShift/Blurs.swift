@@ -71,19 +71,7 @@ extension Corruptions {
         let c: (Int, Int) = [(10, 3), (15, 5), (15, 8), (15, 12), (20, 15)][ctx.severity - 1]
         let angle = try ctx.random.uniform(1, low: -45, high: 45)[0]
         let (w, h) = (x.width, x.height)
-        let width = c.0 * 2 + 1
-        let kernel = BlurKernels.motionKernel(width: width, sigma: Double(c.1))
-        let rad = angle * (Double.pi / 180)
-        let py = Double(width) * sin(rad), px = Double(width) * cos(rad)
-        let hyp = BlurKernels.hypot(py, px)
-        // The shifts the reference applies, up to its "exceeded image borders" break.
-        var shifts: [(dx: Int, dy: Int, k: Double)] = []
-        for i in 0..<width {
-            let dy = -Int((Double(i) * py / hyp - 0.5).rounded(.up))
-            let dx = -Int((Double(i) * px / hyp - 0.5).rounded(.up))
-            if abs(dy) >= h || abs(dx) >= w { break }
-            shifts.append((dx, dy, kernel[i]))
-        }
+        let shifts = BlurKernels.motionShifts(radius: c.0, sigma: Double(c.1), angle: angle, height: h, width: w)
         // Shifting with edge replication = reading a copy padded by m replicated columns.
         let m = shifts.map { abs($0.dx) }.max() ?? 0
         let pw = w + 2 * m

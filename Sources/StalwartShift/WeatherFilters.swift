@@ -98,24 +98,12 @@ enum WeatherFilters {
     /// imagecorruptions' `_motion_blur(x, radius, sigma, angle)` on an h×w float64 plane:
     /// Σ_i kernel[i] · shift(x, dx_i, dy_i) with edge-replicating shifts, accumulated in float64.
     static func motionBlur(_ src: [Double], h: Int, w: Int, radius: Int, sigma: Double, angle: Double) -> [Double] {
-        let width = 2 * radius + 1
-        var kernel = (0..<width).map { i -> Double in
-            exp(-Double(i * i) / (2 * (sigma * sigma))) / ((2 * Double.pi).squareRoot() * sigma)
-        }
-        let z = kernel.reduce(0, +)
-        for i in kernel.indices { kernel[i] /= z }
-        let rad = angle * (Double.pi / 180)
-        let p0 = Double(width) * sin(rad), p1 = Double(width) * cos(rad)
-        let hyp = hypot(p0, p1)
+        let shifts = BlurKernels.motionShifts(radius: radius, sigma: sigma, angle: angle, height: h, width: w)
         var out = [Double](repeating: 0, count: h * w)
         src.withUnsafeBufferPointer { spb in
             out.withUnsafeMutableBufferPointer { opb in
                 guard let sp = spb.baseAddress, let op = opb.baseAddress else { return }
-                for i in 0..<width {
-                    let dy = -Int((Double(i) * p0 / hyp - 0.5).rounded(.up))
-                    let dx = -Int((Double(i) * p1 / hyp - 0.5).rounded(.up))
-                    if abs(dy) >= h || abs(dx) >= w { break }
-                    let k = kernel[i]
+                for (dx, dy, k) in shifts {
                     // Columns x − dx inside [0, w): [lo, hi); left of lo reads column 0, right reads w − 1.
                     let lo = max(0, dx), hi = min(w, w + dx)
                     for y in 0..<h {
