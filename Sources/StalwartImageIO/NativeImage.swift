@@ -54,11 +54,9 @@ struct NativeImage {
         return try Image(width: width, height: height, channels: outChannels, pixels: out)
     }
 
-    /// Pillow's `L24(rgb) >> 16`: ITU-R 601-2 luma in 16.16 fixed point, rounded.
+    /// Pillow's RGB → L (one definition, in `Image.luma`).
     @inline(__always)
-    static func luma(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
-        UInt8(truncatingIfNeeded: (UInt32(r) &* 19595 &+ UInt32(g) &* 38470 &+ UInt32(b) &* 7471 &+ 0x8000) >> 16)
-    }
+    static func luma(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 { Image.luma(r, g, b) }
 
     /// Pillow's `MULDIV255(a, b)`: `a·b/255` rounded, without a division.
     @inline(__always)

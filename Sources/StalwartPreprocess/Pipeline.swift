@@ -90,7 +90,7 @@ public struct Pipeline: Sendable {
             else { float = try Resize.resize(FloatImage(img), width: w, height: h, filter: filter, antialias: false) }
         }
         if let c = crop {
-            if let f = float { float = try Pipeline.centerCrop(f, width: c.width, height: c.height) }
+            if let f = float { float = try Geometry.centerCrop(f, width: c.width, height: c.height) }
             else { img = try Geometry.centerCrop(img, width: c.width, height: c.height) }
         }
         if let f = float { return .floats(f) }
@@ -196,23 +196,5 @@ public struct Pipeline: Sendable {
             }
         }
         return t
-    }
-
-    /// torchvision CenterCrop on a float image (top/left by Python round; zero padding).
-    static func centerCrop(_ f: FloatImage, width: Int, height: Int) throws -> FloatImage {
-        guard width >= 1, height >= 1 else { throw StalwartError.invalidArgument("crop size must be positive") }
-        let top = Int((Double(f.height - height) / 2).rounded(.toNearestOrEven))
-        let left = Int((Double(f.width - width) / 2).rounded(.toNearestOrEven))
-        var out = [Float](repeating: 0, count: width * height * f.channels)
-        for y in 0..<height {
-            let sy = y + top
-            guard sy >= 0, sy < f.height else { continue }
-            for x in 0..<width {
-                let sx = x + left
-                guard sx >= 0, sx < f.width else { continue }
-                for c in 0..<f.channels { out[(y * width + x) * f.channels + c] = f.pixels[(sy * f.width + sx) * f.channels + c] }
-            }
-        }
-        return try FloatImage(width: width, height: height, channels: f.channels, pixels: out)
     }
 }

@@ -37,6 +37,12 @@ public struct Image: Sendable, Equatable {
 }
 
 extension Image {
+    /// Pillow's RGB → L: ITU-R 601-2 luma in 16.16 fixed point, rounded (`L24(rgb) >> 16`).
+    @inline(__always)
+    public static func luma(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+        UInt8(truncatingIfNeeded: (UInt32(r) &* 19595 &+ UInt32(g) &* 38470 &+ UInt32(b) &* 7471 &+ 0x8000) >> 16)
+    }
+
     /// This image with `channels` channels, converted the way Pillow's `convert` does: gray
     /// replicated to RGB; alpha dropped (not composited) or set to 255; RGB → gray with
     /// ITU-R 601-2 luma in Pillow's fixed point, `(R·19595 + G·38470 + B·7471 + 2^15) >> 16`.
@@ -51,8 +57,7 @@ extension Image {
                         for j in 0..<Swift.min(c, 3) { dst[p * c + j] = src[p] }
                         if c == 4 { dst[p * 4 + 3] = 255 }
                     } else if c == 1 {
-                        let r = UInt32(src[p * k]), g = UInt32(src[p * k + 1]), b = UInt32(src[p * k + 2])
-                        dst[p] = UInt8((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)
+                        dst[p] = Image.luma(src[p * k], src[p * k + 1], src[p * k + 2])
                     } else {
                         for j in 0..<3 { dst[p * c + j] = src[p * k + j] }
                         if c == 4 { dst[p * 4 + 3] = 255 }

@@ -1,9 +1,8 @@
 """Image decoding through the Python binding, checked against Pillow (the oracle).
 
 Mirrors Tests/StalwartImageIOTests (which checks the same files through SHA-256 references,
-without Python). Needs ``stalwart.load_image(path_or_bytes, mode)`` returning uint8 arrays shaped
-like ``np.asarray(PIL.Image)``: ``(H, W)`` for "L", ``(H, W, 3)`` / ``(H, W, 4)``; skipped while
-the binding lacks it.
+without Python). ``stalwart.load_image(path_or_bytes, mode)`` returns uint8 arrays shaped like
+``np.asarray(PIL.Image)``: ``(H, W)`` for "L", ``(H, W, 3)`` / ``(H, W, 4)``.
 
 Known, bounded differences (see Sources/StalwartImageIO/PNGDecoder.swift): 16-bit RGBA PNGs
 are within 1 of Pillow's high byte; in *interlaced* 16-bit RGBA PNGs the colour of pixels whose

@@ -178,7 +178,7 @@ final class ConvOp: Operator {
 
     func scratchBytes(_ ins: [ValueInfo?], threads: Int) -> Int {
         guard spatialRank <= 2, let x = ins[0], let p = try? packedFor(ins, weights: nil) else {
-            // Run-time weights: packing happens per call; reserve for the largest case.
+            // 3-D convolution and run-time weights allocate their own scratch in `execute`.
             return 0
         }
         let (h, w) = spatial(x.shape)

@@ -185,15 +185,13 @@ final class PadOp: Operator {
     func execute(_ io: OpIO) throws {
         guard let x = io.inputInfo[0], let src = io.inputs[0] else { return }
         let p = try pads(io.inputInfo, rank: x.shape.count)
+        // The constant: input 2 when given (same dtype as x), else the opset < 11 float
+        // attribute for float tensors, else zero (nil).
         var value = attrValue
-        var valuePtr: UnsafeRawPointer? = nil
-        if io.inputs.count > 2, let v = io.inputs[2] { valuePtr = v }
-        try withUnsafeBytes(of: &value) { vb in
-            if valuePtr == nil && x.dtype == .float32 { valuePtr = vb.baseAddress }
-            guard x.dtype == .float32 || valuePtr == nil || io.inputs.count > 2 else {
-                throw StalwartError.internal("pad value")
-            }
-            TensorOps.pad(src, shape: x.shape, pads: p, mode: mode, constantValue: valuePtr,
+        withUnsafeBytes(of: &value) { attr in
+            let given = io.inputs.count > 2 ? io.inputs[2] : nil
+            let constant = given ?? (x.dtype == .float32 ? attr.baseAddress : nil)
+            TensorOps.pad(src, shape: x.shape, pads: p, mode: mode, constantValue: constant,
                           elementSize: x.dtype.byteSize, output: io.outputs[0])
         }
     }

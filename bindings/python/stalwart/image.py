@@ -198,6 +198,12 @@ class Pipeline:
             _lib.lib.stalwart_pipeline_set_normalization(self._ptr, float(1 / 255 if scale is None else scale),
                                                          m.ctypes.data_as(fp), s.ctypes.data_as(fp), m.size)
 
+    @property
+    def channels(self) -> int:
+        """Channels of the output (3, or 1 with a gray normalization)."""
+        shape = self.output_shape(64, 64)
+        return shape[0] if self.layout == "NCHW" else shape[2]
+
     def output_shape(self, width: int, height: int) -> tuple[int, int, int]:
         """Shape of one preprocessed image of ``width``×``height`` pixels (without the batch)."""
         shape = (ctypes.c_int64 * 3)()
@@ -211,8 +217,7 @@ class Pipeline:
     def load(self, source, *, exif_orientation: bool = False) -> np.ndarray:
         """Decodes a PNG/JPEG path or bytes and preprocesses it in one step (the pixels never
         pass through NumPy): ``(1, C, H, W)`` float32."""
-        im = _decode(source, "RGB" if self.output_shape(1, 1)[0 if self.layout == "NCHW" else 2] == 3 else "L",
-                     exif_orientation, None)
+        im = _decode(source, "RGB" if self.channels == 3 else "L", exif_orientation, None)
         lib = _lib.lib
         out = np.empty((1, *self.output_shape(lib.stalwart_image_width(im.ptr), lib.stalwart_image_height(im.ptr))), np.float32)
         self._write(im, out)
