@@ -13,6 +13,10 @@ import os
 import sys
 import time
 
+# The reference is single-threaded NumPy; idle OpenBLAS worker threads spinning after a BLAS
+# call would otherwise steal a core from whichever side runs next.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)

@@ -10,10 +10,17 @@ import StalwartTensor
 // expressions in the same order (no fused multiply-add), so given the same random draws
 // (`ReplayRandom`) the output bytes are identical to the reference's.
 // Random draws are taken from `ctx.random` in the reference's call order and count.
+// With the counter-based generator the noise corruptions take a fused path instead: draws are
+// generated in parallel chunks and applied at once (float32 arithmetic for the Gaussian ones:
+// the same distribution, a different and much faster sequence than going through [Double]).
 extension Corruptions {
     /// `clip(x/255 + N(0, c²), 0, 1)·255`, truncated; one normal draw per sample (HWC order).
     static func gaussianNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         let c = [0.08, 0.12, 0.18, 0.26, 0.38][ctx.severity - 1]
+        if let random = ctx.random as? CounterRandom {
+            let s = Float(255 * c)
+            return ndNormalNoise(x, random) { v, z in v + s * z }
+        }
         let noise = try ctx.random.normal(x.pixels.count, mean: 0, std: c)
         return try ndMapSamples(x, noise) { v, n in v + n }
     }
@@ -21,6 +28,7 @@ extension Corruptions {
     /// `clip(Poisson(x/255·c)/c, 0, 1)·255`, truncated; one Poisson draw per sample.
     static func shotNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         let c = [60.0, 25, 12, 5, 3][ctx.severity - 1]
+        if let random = ctx.random as? CounterRandom { return ndShotNoise(x, c, random) }
         var lambdas = [Double](repeating: 0, count: x.pixels.count)
         x.pixels.withUnsafeBufferPointer { src in
             lambdas.withUnsafeMutableBufferPointer { dst in
@@ -35,6 +43,7 @@ extension Corruptions {
     /// draws u, w per sample; where `u <= c` the sample becomes 1 if `w <= 0.5`, else 0.
     static func impulseNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         let c = [0.03, 0.06, 0.09, 0.17, 0.27][ctx.severity - 1]
+        if let random = ctx.random as? CounterRandom { return ndImpulseNoise(x, c, random) }
         let n = x.pixels.count
         let flip = try ctx.random.uniform(n, low: 0, high: 1)
         let salt = try ctx.random.uniform(n, low: 0, high: 1)
@@ -61,6 +70,10 @@ extension Corruptions {
     /// `clip(x + x·N(0, c²), 0, 1)·255` with x = value/255, truncated.
     static func speckleNoise(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         let c = [0.15, 0.2, 0.35, 0.45, 0.6][ctx.severity - 1]
+        if let random = ctx.random as? CounterRandom {
+            let s = Float(c)
+            return ndNormalNoise(x, random) { v, z in v + v * (s * z) }
+        }
         let noise = try ctx.random.normal(x.pixels.count, mean: 0, std: c)
         return try ndMapSamples(x, noise) { v, n in v + v * n }
     }
@@ -131,6 +144,105 @@ extension Corruptions {
         let bytes = try ImageCodec.encodeJPEG(x, quality: q, subsampling: .s420)
         return try bytes.withUnsafeBytes { try ImageCodec.decode($0) }
     }
+}
+
+// MARK: - Fused counter-stream paths
+
+/// Per sample, in 0…255 units: `trunc(clamp(f(v, z), 0, 255))` with z a standard normal of
+/// the bulk stream (sample i ↔ normal i). Parallel over chunks, 8 samples per step.
+private func ndNormalNoise(_ x: Image, _ random: CounterRandom, _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Image {
+    var out = x
+    let n = x.pixels.count
+    x.pixels.withUnsafeBufferPointer { src in
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+            random.forEachNormalChunk(n) { start, z in
+                guard let zp = z.baseAddress else { return }
+                var i = 0
+                while i < z.count {
+                    let m = min(8, z.count - i)
+                    var v = SIMD8<Float>(), zz = SIMD8<Float>()
+                    if m == 8 {
+                        v = SIMD8<Float>(UnsafeRawPointer(s + start + i).loadUnaligned(as: SIMD8<UInt8>.self))
+                        zz = UnsafeRawPointer(zp + i).loadUnaligned(as: SIMD8<Float>.self)
+                    } else {
+                        for j in 0..<m { v[j] = Float(s[start + i + j]); zz[j] = zp[i + j] }
+                    }
+                    let b = ndTruncBytes(f(v, zz))
+                    if m == 8 {
+                        UnsafeMutableRawPointer(d + start + i).storeBytes(of: b, as: SIMD8<UInt8>.self)
+                    } else {
+                        for j in 0..<m { d[start + i + j] = b[j] }
+                    }
+                    i += 8
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// `trunc(clamp(o, 0, 255))` lane-wise for finite |o| < 2²², with integer bit operations only
+/// (Swift's masked `replacing` and float→int conversions are lane loops on baseline x86-64):
+/// round to nearest by the 1.5·2²³ trick, minus 1 where that rounded up (the sign bit of
+/// o − round(o)), then clamped.
+@inline(__always)
+private func ndTruncBytes(_ o: SIMD8<Float>) -> SIMD8<UInt8> {
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let big = o + magic
+    let nearest = unsafeBitCast(big, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let roundedUp = unsafeBitCast(o - (big - magic), to: SIMD8<UInt32>.self) &>> 31
+    var v = nearest &- SIMD8<Int32>(truncatingIfNeeded: roundedUp)
+    v = v & ~(v &>> 31)                       // max(v, 0)
+    let over = v &- 255
+    v = over & (over &>> 31) &+ 255           // min(v, 255)
+    return SIMD8<UInt8>(truncatingIfNeeded: v)
+}
+
+/// `clip(Poisson(v/255·c)/c, 0, 1)·255` per sample, truncated, by table inversion of bulk
+/// uniforms (one table per byte value), in parallel chunks.
+private func ndShotNoise(_ x: Image, _ c: Double, _ random: CounterRandom) -> Image {
+    var tables = PoissonTables()
+    let scaled = ndScaledValues()
+    for v in 0..<256 { _ = tables.add(max(scaled[v] * c, .leastNormalMagnitude)) }
+    // λ = 0 (v = 0) always gives 0; the tiny stand-in rate above does too (e^{-λ} rounds to 1).
+    var out = x
+    let n = x.pixels.count
+    x.pixels.withUnsafeBufferPointer { src in
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+            random.forEachUnitChunk(n) { start, u in
+                for i in 0..<u.count {
+                    let k = tables.sample(Int(s[start + i]), u[i])
+                    d[start + i] = ndToByte(k / c)
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// scikit-image's salt & pepper with amount c, one bulk word w per sample: the sample flips
+/// when w < c·2³² and becomes 255 when w is odd, else 0 (given w < c·2³², its low bit is
+/// uniform to within 2⁻³²/c).
+private func ndImpulseNoise(_ x: Image, _ c: Double, _ random: CounterRandom) -> Image {
+    let same = ndScaledValues().map(ndToByte)
+    let threshold = UInt32(min(c * 4_294_967_296, 4_294_967_295))
+    var out = x
+    x.pixels.withUnsafeBufferPointer { src in
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+            same.withUnsafeBufferPointer { t in
+                random.forEachWordChunk(src.count) { start, w in
+                    for i in 0..<w.count {
+                        let v = w[i]
+                        d[start + i] = v < threshold ? (v & 1 == 1 ? 255 : 0) : t[Int(s[start + i])]
+                    }
+                }
+            }
+        }
+    }
+    return out
 }
 
 // MARK: - Kernels

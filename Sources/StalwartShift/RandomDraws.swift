@@ -22,11 +22,13 @@ public protocol RandomDraws: AnyObject {
 /// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011):
 /// a counter-based generator, so every draw is a pure function of (key, counter).
 public final class CounterRandom: RandomDraws {
-    private let key: (UInt32, UInt32)
-    private var counter: UInt64 = 0
+    let key: (UInt32, UInt32)
+    /// The next unused block (the sequential path refills 4 at a time; bulk draws start at the
+    /// next multiple of 8, see `CounterStreams`).
+    var counter: UInt64 = 0
     /// 16 words = 4 blocks, refilled together; `index` is the next unread word.
     private let words = UnsafeMutablePointer<UInt32>.allocate(capacity: 16)
-    private var index = 16
+    var index = 16
 
     /// Streams for different (seed, key, corruption, severity) never overlap: the 64-bit seed
     /// and 64-bit image key are mixed into the Philox key and the counter's high word.
@@ -37,7 +39,7 @@ public final class CounterRandom: RandomDraws {
         high = b
         words.initialize(repeating: 0, count: 16)
     }
-    private let high: UInt64
+    let high: UInt64
 
     deinit { words.deallocate() }
 
@@ -118,143 +120,85 @@ public final class CounterRandom: RandomDraws {
         return Double(hi << 26 | lo) * 0x1.0p-53
     }
 
-    /// A new array of `count` doubles, all written by `f(count, base)` (no zero-fill, no copies).
+    /// A new array of `count` doubles, all written by `f(out)` (no zero-fill, no copies).
     @inline(__always)
-    private func fill(_ count: Int, _ f: (Int, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
+    private func fill(_ count: Int, _ f: (UnsafeMutablePointer<Double>) -> Void) -> [Double] {
         [Double](unsafeUninitializedCapacity: count) { buf, n in
-            if let base = buf.baseAddress { f(count, base) }
+            if let base = buf.baseAddress { f(base) }
             n = count
         }
     }
 
+    /// Bulk uniforms (see `CounterStreams`): `low + (high − low)·u`, u ∈ [0, 1) with 53 bits.
     public func uniform(_ count: Int, low: Double, high: Double) throws -> [Double] {
         try CounterRandom.checkCount(count)
         let span = high - low
-        return fill(count) { n, out in
-            for i in 0..<n { out[i] = low + span * nextDouble() }
+        return fill(count) { out in
+            forEachUnitChunk(count) { start, u in
+                for i in 0..<u.count { out[start + i] = low + span * u[i] }
+            }
         }
     }
 
-    /// Standard normals by the ziggurat method (Marsaglia & Tsang, "The Ziggurat Method for
-    /// Generating Random Variables", JSS 2000), 128 layers, double precision: each sample takes
-    /// one 64-bit draw — 7 bits choose the layer, 1 bit the sign, the top 53 bits the magnitude
-    /// (independent bits, avoiding the original's index/value correlation); ~98.8% of samples
-    /// need no further work, the rest use the wedge or tail tests. Deterministic: the same
-    /// (seed, key, corruption, severity) always consumes the same words.
+    /// Bulk normals (see `CounterStreams.boxMuller`): `mean + std·z`, z a float32 standard
+    /// normal, computed in parallel chunks; deterministic for any thread count.
     public func normal(_ count: Int, mean: Double, std: Double) throws -> [Double] {
         try CounterRandom.checkCount(count)
-        return fill(count) { n, out in
-            for i in 0..<n { out[i] = mean + std * standardNormal() }
-        }
-    }
-
-    @inline(__always)
-    func next64() -> UInt64 { UInt64(nextUInt32()) << 32 | UInt64(nextUInt32()) }
-
-    @inline(__always)
-    func standardNormal() -> Double {
-        let z = Ziggurat.shared
-        while true {
-            let bits = next64()
-            let layer = Int(bits & 127)
-            let negative = bits & 128 != 0
-            let u = Double(bits >> 11) * 0x1.0p-53
-            let x = u * z.x[layer]
-            if x < z.x[layer + 1] { return negative ? -x : x }   // inside the layer's core
-            if layer == 0 {                                      // the tail beyond r
-                var a = 0.0, b = 0.0
-                repeat {
-                    a = -log(1 - nextDouble()) / Ziggurat.r
-                    b = -log(1 - nextDouble())
-                } while b + b < a * a
-                return negative ? -(Ziggurat.r + a) : Ziggurat.r + a
+        return fill(count) { out in
+            forEachNormalChunk(count) { start, z in
+                for i in 0..<z.count { out[start + i] = mean + std * Double(z[i]) }
             }
-            // The wedge between f(x[layer]) and f(x[layer + 1]).
-            let y = z.f[layer] + nextDouble() * (z.f[layer + 1] - z.f[layer])
-            if y < exp(-0.5 * x * x) { return negative ? -x : x }
         }
     }
-    /// Inversion for small rates, normal approximation with continuity correction above 1e3
-    /// (never reached by the ImageNet-C parameter tables at 8-bit precision).
-    /// Inversion: the smallest k with u ≤ Σ_{i≤k} e^{-λ}λ^i/i! (terms by the recurrence
-    /// p_k = p_{k-1}·λ/k, summed in order), capped at ⌈10λ + 50⌉. Images have few distinct rates
-    /// (≤ 256 per channel scale), so each rate's partial sums are tabulated once per call and
-    /// searched through a guide table; the sums are the same floating-point values a sequential search
-    /// computes, so the result is identical.
+
+    /// One standard normal: the first of a fresh bulk group (rarely used: Poisson rates > 1000).
+    func standardNormal() -> Double {
+        var z: Float = 0
+        forEachNormalChunk(1) { _, b in z = b[0] }
+        return Double(z)
+    }
+
+    /// One draw per rate: `PoissonTables` inversion (exact: the same values as the sequential
+    /// search) for 0 < λ ≤ 1000, a normal approximation with continuity correction above (never
+    /// reached by the ImageNet-C tables at 8-bit precision), 0 for λ ≤ 0 or non-finite λ.
+    /// Images have few distinct rates, so each rate is tabulated once per call (up to 4096
+    /// rates; further rates are searched sequentially).
     public func poisson(_ lambdas: [Double]) throws -> [Double] {
         try CounterRandom.checkCount(lambdas.count)
-        // Open-addressed cache: rate bit pattern → its partial sums in `sums` (offset, count).
+        // Open-addressed cache: rate bit pattern → table index.
         let slots = 8192, maxTables = 4096
         var keys = [UInt64](repeating: .max, count: slots)  // .max is a NaN pattern: never a rate
-        var offsets = [Int](repeating: 0, count: slots), counts = [Int](repeating: 0, count: slots)
-        var sums: [Double] = []
-        // Guide table (Chen & Asau): guides[64·t + j] = first k with sums ≥ j/64, so a search for
-        // u starts at guides[⌊64u⌋] and scans ~1 entry; exact because j/64 ≤ u.
-        var guides: [Int] = []
-        var tables = 0
-        return lambdas.withUnsafeBufferPointer { lams in
-            fill(lams.count) { n, out in
-                for i in 0..<n {
-                    let lam = lams[i]
-                    guard lam > 0, lam.isFinite else { out[i] = 0; continue }
-                    if lam > 1000 { out[i] = max(0, (lam + lam.squareRoot() * standardNormal() + 0.5).rounded(.down)); continue }
-                    let u = nextDouble()
-                    let bits = lam.bitPattern
-                    var slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 51)  // 13 bits
-                    while keys[slot] != bits && keys[slot] != .max { slot = (slot + 1) & (slots - 1) }
-                    if keys[slot] == .max {
-                        guard tables < maxTables else {
-                            var k = 0.0, p = exp(-lam), s = p
-                            while u > s && k < lam * 10 + 50 { k += 1; p *= lam / k; s += p }
-                            out[i] = k
-                            continue
-                        }
-                        keys[slot] = bits; offsets[slot] = sums.count
-                        CounterRandom.appendPoissonCDF(lam, to: &sums)
-                        counts[slot] = sums.count - offsets[slot]
-                        var k = 0
-                        for j in 0..<64 {
-                            while k < counts[slot] && sums[offsets[slot] + k] < Double(j) / 64 { k += 1 }
-                            guides.append(k)
-                        }
-                        counts[slot] |= tables << 32  // table number in the high bits
-                        tables += 1
-                    }
-                    let count = counts[slot] & 0xFFFF_FFFF, table = counts[slot] >> 32
-                    var k = guides[64 * table + Int(u * 64)]
-                    let sumsStart = offsets[slot]
-                    out[i] = sums.withUnsafeBufferPointer { t in
-                        while k < count && t[sumsStart + k] < u { k += 1 }
-                        // Past the table (u above every reachable sum) the sequential search stops
-                        // at the cap, the first integer ≥ 10λ + 50.
-                        return k < count ? Double(k) : max(Double(count - 1), (lam * 10 + 50).rounded(.up))
-                    }
+        var index = [Int](repeating: 0, count: slots)
+        var tables = PoissonTables()
+        let units = try uniform(lambdas.count, low: 0, high: 1)
+        return fill(lambdas.count) { out in
+            for i in 0..<lambdas.count {
+                let lam = lambdas[i], u = units[i]
+                guard lam > 0, lam.isFinite else { out[i] = 0; continue }
+                if lam > 1000 { out[i] = max(0, (lam + lam.squareRoot() * standardNormal() + 0.5).rounded(.down)); continue }
+                let bits = lam.bitPattern
+                var slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 51)  // 13 bits
+                while keys[slot] != bits && keys[slot] != .max { slot = (slot + 1) & (slots - 1) }
+                if keys[slot] == .max {
+                    guard tables.count < maxTables else { out[i] = PoissonTables.sequential(lam, u); continue }
+                    keys[slot] = bits
+                    index[slot] = tables.add(lam)
                 }
+                out[i] = tables.sample(index[slot], u)
             }
         }
     }
-
-    /// Partial sums s_0, s_1, … of the Poisson(λ) pmf, up to the cap or until they stop changing
-    /// past the mode (after which they never change again).
-    static func appendPoissonCDF(_ lam: Double, to t: inout [Double]) {
-        var k = 0.0, p = exp(-lam), s = p
-        t.append(s)
-        while k < lam * 10 + 50 {
-            k += 1; p *= lam / k
-            let s2 = s + p
-            if s2 == s && k > lam { break }
-            s = s2
-            t.append(s)
-        }
-    }
-
 
     public func integers(_ count: Int, low: Int, high: Int) throws -> [Int] {
         try CounterRandom.checkCount(count)
         guard high > low else { throw StalwartError.invalidArgument("empty integer range [\(low), \(high))") }
         let span = UInt64(high - low)
         return [Int](unsafeUninitializedCapacity: count) { buf, n in
-            for i in 0..<count { buf[i] = low + Int(UInt64(nextDouble() * Double(span)) % span) }
+            if let out = buf.baseAddress {
+                forEachUnitChunk(count) { start, u in
+                    for i in 0..<u.count { out[start + i] = low + Int(UInt64(u[i] * Double(span)) % span) }
+                }
+            }
             n = count
         }
     }
@@ -295,28 +239,5 @@ public final class ReplayRandom: RandomDraws {
             }
             return Int(v)
         }
-    }
-}
-
-/// Tables of the 128-layer ziggurat for the standard normal density f(x) = exp(−x²/2):
-/// layer i spans x ∈ [0, x[i]) between heights f(x[i]) and f(x[i+1]); every layer (and the base
-/// strip with its tail beyond r) has area V. x[0] = V / f(r), x[1] = r, x[128] = 0.
-final class Ziggurat: @unchecked Sendable {
-    static let r = 3.442619855899
-    static let v = 9.91256303526217e-3
-    static let shared = Ziggurat()
-    let x: [Double]
-    let f: [Double]
-
-    private init() {
-        var x = [Double](repeating: 0, count: 129)
-        x[0] = Ziggurat.v / exp(-0.5 * Ziggurat.r * Ziggurat.r)
-        x[1] = Ziggurat.r
-        for i in 2..<128 {
-            x[i] = (-2 * log(Ziggurat.v / x[i - 1] + exp(-0.5 * x[i - 1] * x[i - 1]))).squareRoot()
-        }
-        x[128] = 0
-        self.x = x
-        self.f = x.map { exp(-0.5 * $0 * $0) }
     }
 }

@@ -104,7 +104,7 @@ extension Corruptions {
 
     static func elasticTransform(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         if ctx.mode == .hendrycks {
-            throw StalwartError.unsupported("elastic_transform in hendrycks mode is not implemented (make_imagenet_c.py is not available to reproduce)")
+            return try elasticTransformHendrycks(x, ctx)
         }
         let h = x.height, w = x.width
         let alpha = [250 * 0.05, 250 * 0.065, 250 * 0.085, 250 * 0.1, 250 * 0.12][ctx.severity - 1]

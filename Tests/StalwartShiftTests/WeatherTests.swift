@@ -57,7 +57,15 @@ final class WeatherTests: XCTestCase {
         XCTAssertEqual(sizes, [[900, 600, 3], [560, 315, 3], [560, 315, 3], [527, 350, 3], [660, 495, 3]])
     }
 
-    func testHendrycksElasticIsRefusedNotWrong() throws {
-        XCTAssertThrowsError(try Corruptions.apply(try gradient(32, 32), .elasticTransform, severity: 1, mode: .hendrycks))
+    /// make_imagenet_c.py's elastic transform (pixel parity with OpenCV/SciPy is in
+    /// Tests/python/test_corruptions_hendrycks.py): draws 6 + 2·h·w uniforms, differs from the
+    /// imagecorruptions variant, and is a pure function of the seed.
+    func testHendrycksElasticDrawsAndDeterminism() throws {
+        let img = try gradient(40, 36)
+        let a = try Corruptions.apply(img, .elasticTransform, severity: 3, seed: 1, mode: .hendrycks)
+        XCTAssertEqual(a.pixels, try Corruptions.apply(img, .elasticTransform, severity: 3, seed: 1, mode: .hendrycks).pixels)
+        XCTAssertNotEqual(a.pixels, try Corruptions.apply(img, .elasticTransform, severity: 3, seed: 1).pixels)
+        XCTAssertNoThrow(try Corruptions.apply(img, .elasticTransform, severity: 3, mode: .hendrycks, replay: [Double](repeating: 0, count: 6 + 2 * 40 * 36)))
+        XCTAssertThrowsError(try Corruptions.apply(img, .elasticTransform, severity: 3, mode: .hendrycks, replay: [Double](repeating: 0, count: 6 + 2 * 40 * 36 - 1)))
     }
 }

@@ -75,7 +75,7 @@ def test_exact_parity_with_replayed_draws(cases, name, severity):
 @pytest.mark.parametrize("severity", [1, 3, 5])
 def test_statistical_parity(cases, name, severity):
     img = dict(cases)["chelsea224"]
-    seeds = 60 if name in ("fog", "frost") else 20
+    seeds = 120 if name in ("fog", "frost") else 20   # few discrete choices (texture, crop): more seeds
     ref = np.stack([reference(img, name, severity, seed=s)[0].astype(np.float64) - img for s in range(seeds)])
     ours = np.stack([stalwart.corrupt(img, name, severity, seed=s, key=11).astype(np.float64) - img
                      for s in range(seeds)])

@@ -89,6 +89,8 @@ struct KernelSet: @unchecked Sendable {
     /// Pillow 8-bit resampling passes (see `Resample8Kernels`); nil for the generic set, whose
     /// callers run their own portable loops.
     var resample8: Resample8Kernels? = nil
+    /// Counter-based random streams (see `RandomStreamKernels`); every set has them.
+    var streams: RandomStreamKernels = .portable
 
     /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
     /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
@@ -133,7 +135,8 @@ struct KernelSet: @unchecked Sendable {
                 },
                 dot: { avx512Dot($0, $1, $2) },
                 axpy: { avx512Axpy($0, $1, $2, $3) },
-                resample8: Resample8Kernels(isa: "avx512", vertical: avx512ResampleVertical8, horizontal: avx512ResampleHorizontal8))
+                resample8: Resample8Kernels(isa: "avx512", vertical: avx512ResampleVertical8, horizontal: avx512ResampleHorizontal8),
+                streams: RandomStreamKernels(isa: "avx512", normals: avx512PhiloxNormals, units: avx512PhiloxUnits, words: avx512PhiloxWords))
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
@@ -153,7 +156,8 @@ struct KernelSet: @unchecked Sendable {
                 },
                 dot: { avx2Dot($0, $1, $2) },
                 axpy: { avx2Axpy($0, $1, $2, $3) },
-                resample8: Resample8Kernels(isa: "avx2", vertical: avx2ResampleVertical8, horizontal: avx2ResampleHorizontal8))
+                resample8: Resample8Kernels(isa: "avx2", vertical: avx2ResampleVertical8, horizontal: avx2ResampleHorizontal8),
+                streams: RandomStreamKernels(isa: "avx2", normals: avx2PhiloxNormals, units: avx2PhiloxUnits, words: avx2PhiloxWords))
         case .generic:
             return .generic
         }
@@ -164,6 +168,42 @@ struct KernelSet: @unchecked Sendable {
         gemmBlock: PortableKernels.gemmBlock, depthwise: PortableKernels.depthwise,
         depthwisePrepare: PortableKernels.depthwisePrepare,
         dot: PortableKernels.dot, axpy: PortableKernels.axpy)
+}
+
+/// Philox4x32-10 streams in groups of 8 blocks and their transforms to float32 normals, 53-bit
+/// uniform doubles and raw words (layouts in scripts/isa_templates/random_streams.swift). Every
+/// ISA instance is generated from one template using only exactly rounded operations, so all
+/// return the same bits: the choice of ISA changes speed, never values.
+/// Arguments: output (caller-owned, ≥ 32·groups floats / 16·groups doubles / 32·groups words),
+/// group count, first block (a multiple of 8), high counter words, key. Thread-safe.
+public struct RandomStreamKernels: @unchecked Sendable {
+    public typealias Fill<T> = (_ out: UnsafeMutablePointer<T>, _ groups: Int, _ counter: UInt64, _ high: UInt64,
+                                _ k0: UInt32, _ k1: UInt32) -> Void
+    /// "avx512", "avx2" or "portable".
+    public let isa: String
+    public let normals: Fill<Float>
+    public let units: Fill<Double>
+    public let words: Fill<UInt32>
+
+    init(isa: String, normals: @escaping (UnsafeMutablePointer<Float>, Int, UInt64, UInt64, UInt32, UInt32) -> Void,
+         units: @escaping (UnsafeMutablePointer<Double>, Int, UInt64, UInt64, UInt32, UInt32) -> Void,
+         words: @escaping (UnsafeMutablePointer<UInt32>, Int, UInt64, UInt64, UInt32, UInt32) -> Void) {
+        self.isa = isa
+        self.normals = { normals($0, $1, $2, $3, $4, $5) }
+        self.units = { units($0, $1, $2, $3, $4, $5) }
+        self.words = { words($0, $1, $2, $3, $4, $5) }
+    }
+
+    static let portable = RandomStreamKernels(
+        isa: "portable",
+        normals: { portablePhiloxNormals($0, groups: $1, counter: $2, high: $3, k0: $4, k1: $5) },
+        units: { portablePhiloxUnits($0, groups: $1, counter: $2, high: $3, k0: $4, k1: $5) },
+        words: { portablePhiloxWords($0, groups: $1, counter: $2, high: $3, k0: $4, k1: $5) })
+
+    /// The instance of the kernel set in use (`KernelSet.current`, `STALWART_ISA` honoured).
+    public static var current: RandomStreamKernels { KernelSet.current.streams }
+    /// Every instance this CPU can run (for tests).
+    public static var supported: [RandomStreamKernels] { KernelSet.supported.map(\.streams) }
 }
 
 /// The ISA versions of Pillow's two 8-bit resampling passes, for StalwartPreprocess's `Resize`
