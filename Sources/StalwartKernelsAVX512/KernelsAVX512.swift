@@ -887,7 +887,7 @@ public func avx512ResampleHorizontal8(src: UnsafePointer<UInt8>, srcStride: Int,
 // 32 words; word r (0…3) of block j is lane j of vector r.
 // - normals: 32 per group, (x0, x1) → samples 0…7 (cosine branch) and 8…15 (sine branch),
 //   (x2, x3) → 16…31;
-// - units (doubles in [0, 1), 53 bits): 16 per group, (x0, x1) → 0…7, (x2, x3) → 8…15;
+// - units (doubles k·2⁻³² in [0, 1), one word each): 32 per group, in the words' order;
 // - words: the 32 words, vector-major (x0 lanes, x1 lanes, x2 lanes, x3 lanes).
 
 /// Words x0…x3 of blocks c…c+7 (c a multiple of 8, so the low counter word never wraps).
@@ -988,16 +988,12 @@ func avx512BoxMuller8(_ a: SIMD8<UInt32>, _ b: SIMD8<UInt32>) -> (SIMD8<Float>, 
     return (r * unsafeBitCast(cx ^ negCos, to: SIMD8<Float>.self), r * unsafeBitCast(sx ^ negSin, to: SIMD8<Float>.self))
 }
 
-/// Doubles in [0, 1) with 53 bits from words (a, b): (a>>5)·2⁻²⁷ + (b>>6)·2⁻⁵³ (exact).
+/// Doubles w·2⁻³² ∈ [0, 1) (exact) for the 8 words of `a`: Double(w) by the 2⁵² trick.
 @inline(__always)
-func avx512Units8(_ a: SIMD8<UInt32>, _ b: SIMD8<UInt32>) -> (SIMD4<Double>, SIMD4<Double>) {
-    let hi = a &>> 5, lo = b &>> 6
-    // Double(n) exactly for n < 2⁵² by the 2⁵² trick.
-    let h0 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: hi.lowHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    let h1 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: hi.highHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    let l0 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: lo.lowHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    let l1 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: lo.highHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    return (h0 * 0x1p-27 + l0 * 0x1p-53, h1 * 0x1p-27 + l1 * 0x1p-53)
+func avx512Units8(_ a: SIMD8<UInt32>) -> (SIMD4<Double>, SIMD4<Double>) {
+    let u0 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: a.lowHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
+    let u1 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: a.highHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
+    return (u0 * 0x1p-32, u1 * 0x1p-32)
 }
 
 /// 32·`groups` standard normals of groups starting at block `counter` (a multiple of 8) into
@@ -1017,18 +1013,22 @@ public func avx512PhiloxNormals(_ out: UnsafeMutablePointer<Float>, groups: Int,
     }
 }
 
-/// 16·`groups` uniforms in [0, 1) (53 bits) into `out`, in the group layout.
+/// 32·`groups` uniforms in [0, 1) (32 bits each) into `out`, in the group layout.
 public func avx512PhiloxUnits(_ out: UnsafeMutablePointer<Double>, groups: Int, counter: UInt64, high: UInt64,
                          k0: UInt32, k1: UInt32) {
     let raw = UnsafeMutableRawPointer(out)
     var g = 0
     while g < groups {
         let w = avx512Philox8(counter &+ UInt64(truncatingIfNeeded: g) &* 8, high, k0, k1)
-        let u0 = avx512Units8(w.0, w.1), u1 = avx512Units8(w.2, w.3)
-        raw.storeBytes(of: u0.0, toByteOffset: g &* 128, as: SIMD4<Double>.self)
-        raw.storeBytes(of: u0.1, toByteOffset: g &* 128 &+ 32, as: SIMD4<Double>.self)
-        raw.storeBytes(of: u1.0, toByteOffset: g &* 128 &+ 64, as: SIMD4<Double>.self)
-        raw.storeBytes(of: u1.1, toByteOffset: g &* 128 &+ 96, as: SIMD4<Double>.self)
+        let u0 = avx512Units8(w.0), u1 = avx512Units8(w.1), u2 = avx512Units8(w.2), u3 = avx512Units8(w.3)
+        raw.storeBytes(of: u0.0, toByteOffset: g &* 256, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u0.1, toByteOffset: g &* 256 &+ 32, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u1.0, toByteOffset: g &* 256 &+ 64, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u1.1, toByteOffset: g &* 256 &+ 96, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u2.0, toByteOffset: g &* 256 &+ 128, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u2.1, toByteOffset: g &* 256 &+ 160, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u3.0, toByteOffset: g &* 256 &+ 192, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u3.1, toByteOffset: g &* 256 &+ 224, as: SIMD4<Double>.self)
         g &+= 1
     }
 }
@@ -1045,5 +1045,86 @@ public func avx512PhiloxWords(_ out: UnsafeMutablePointer<UInt32>, groups: Int, 
         raw.storeBytes(of: w.2, toByteOffset: g &* 128 &+ 64, as: SIMD8<UInt32>.self)
         raw.storeBytes(of: w.3, toByteOffset: g &* 128 &+ 96, as: SIMD8<UInt32>.self)
         g &+= 1
+    }
+}
+
+// MARK: - Float64 filter rows (template: scripts/isa_templates/filter_rows.swift)
+//
+// The inner loops of the blur corruptions, which reproduce SciPy/OpenCV float64 filters sum by
+// sum: every output element is accumulated in exactly the stated order with separate multiply
+// and add (no fused multiply-add), so each ISA instance returns the same bits as a scalar loop.
+
+/// `o[j] = Σ_t src[t][j]·w[t]` for j in 0..<n, taps summed in order from t = 0.
+public func avx512WeightedSumRowF64(_ o: UnsafeMutablePointer<Double>, _ src: UnsafePointer<UnsafePointer<Double>>,
+                                 _ w: UnsafePointer<Double>, taps: Int, n: Int) {
+    var j = 0
+    while j &+ 32 <= n {
+        var a0 = SIMD8<Double>(), a1 = SIMD8<Double>(), a2 = SIMD8<Double>(), a3 = SIMD8<Double>()
+        var t = 0
+        while t < taps {
+            let p = UnsafeRawPointer(src[t] + j), k = SIMD8<Double>(repeating: w[t])
+            a0 = a0 + p.loadUnaligned(as: SIMD8<Double>.self) * k
+            a1 = a1 + p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self) * k
+            a2 = a2 + p.loadUnaligned(fromByteOffset: 128, as: SIMD8<Double>.self) * k
+            a3 = a3 + p.loadUnaligned(fromByteOffset: 192, as: SIMD8<Double>.self) * k
+            t &+= 1
+        }
+        let q = UnsafeMutableRawPointer(o + j)
+        q.storeBytes(of: a0, as: SIMD8<Double>.self)
+        q.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
+        q.storeBytes(of: a2, toByteOffset: 128, as: SIMD8<Double>.self)
+        q.storeBytes(of: a3, toByteOffset: 192, as: SIMD8<Double>.self)
+        j &+= 32
+    }
+    while j &+ 8 <= n {
+        var acc = SIMD8<Double>()
+        var t = 0
+        while t < taps {
+            acc = acc + UnsafeRawPointer(src[t] + j).loadUnaligned(as: SIMD8<Double>.self) * SIMD8<Double>(repeating: w[t])
+            t &+= 1
+        }
+        UnsafeMutableRawPointer(o + j).storeBytes(of: acc, as: SIMD8<Double>.self)
+        j &+= 8
+    }
+    while j < n {
+        var acc = 0.0
+        var t = 0
+        while t < taps { acc = acc + src[t][j] * w[t]; t &+= 1 }
+        o[j] = acc
+        j &+= 1
+    }
+}
+
+/// `o[j] = c[j]·k[0] + Σ_{d=r…1} (left[d][j] + right[d][j])·k[d]` for j in 0..<n, in that order
+/// per element (SciPy's symmetric correlation, farthest taps first).
+public func avx512SymmetricRowF64(_ o: UnsafeMutablePointer<Double>, _ c: UnsafePointer<Double>,
+                               _ left: UnsafePointer<UnsafePointer<Double>>, _ right: UnsafePointer<UnsafePointer<Double>>,
+                               _ k: UnsafePointer<Double>, r: Int, n: Int) {
+    var j = 0
+    while j &+ 16 <= n {
+        let k0 = SIMD8<Double>(repeating: k[0])
+        let cp = UnsafeRawPointer(c + j)
+        var a0 = cp.loadUnaligned(as: SIMD8<Double>.self) * k0
+        var a1 = cp.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self) * k0
+        var d = r
+        while d >= 1 {
+            let l = UnsafeRawPointer(left[d] + j), rr = UnsafeRawPointer(right[d] + j)
+            let kd = SIMD8<Double>(repeating: k[d])
+            a0 = a0 + (l.loadUnaligned(as: SIMD8<Double>.self) + rr.loadUnaligned(as: SIMD8<Double>.self)) * kd
+            a1 = a1 + (l.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                       + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)) * kd
+            d &-= 1
+        }
+        let q = UnsafeMutableRawPointer(o + j)
+        q.storeBytes(of: a0, as: SIMD8<Double>.self)
+        q.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
+        j &+= 16
+    }
+    while j < n {
+        var acc = c[j] * k[0]
+        var d = r
+        while d >= 1 { acc = acc + (left[d][j] + right[d][j]) * k[d]; d &-= 1 }
+        o[j] = acc
+        j &+= 1
     }
 }

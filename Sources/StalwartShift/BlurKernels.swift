@@ -20,50 +20,20 @@ enum BlurKernels {
     }
 
     /// `o[j] = c[j]·k[0] + Σ_{d=r…1} (left[d][j] + right[d][j])·k[d]` for j in 0..<n, in that
-    /// order per element (SciPy's symmetric correlation), 8 elements per step.
+    /// order per element (SciPy's symmetric correlation), on the ISA kernels (same bits on all).
     @inline(__always)
     static func symmetricRow(_ o: UnsafeMutablePointer<Double>, _ c: UnsafePointer<Double>,
                              _ left: UnsafePointer<UnsafePointer<Double>>, _ right: UnsafePointer<UnsafePointer<Double>>,
                              _ k: UnsafePointer<Double>, r: Int, n: Int) {
-        var j = 0
-        while j + 8 <= n {
-            var acc = UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Double>.self) * k[0]
-            var d = r
-            while d >= 1 {
-                let a = UnsafeRawPointer(left[d] + j).loadUnaligned(as: SIMD8<Double>.self)
-                let b = UnsafeRawPointer(right[d] + j).loadUnaligned(as: SIMD8<Double>.self)
-                acc += (a + b) * k[d]
-                d -= 1
-            }
-            UnsafeMutableRawPointer(o + j).storeBytes(of: acc, as: SIMD8<Double>.self)
-            j += 8
-        }
-        while j < n {
-            var acc = c[j] * k[0]
-            var d = r
-            while d >= 1 { acc += (left[d][j] + right[d][j]) * k[d]; d -= 1 }
-            o[j] = acc
-            j += 1
-        }
+        FilterRowKernels.current.symmetric(o, c, left, right, k, r, n)
     }
 
-    /// `o[j] = Σ_t src[t][j]·w[t]` for j in 0..<n, taps summed in order from 0 (8 per step).
+    /// `o[j] = Σ_t src[t][j]·w[t]` for j in 0..<n, taps summed in order from 0, on the ISA
+    /// kernels (same bits on all).
     @inline(__always)
     static func weightedSumRow(_ o: UnsafeMutablePointer<Double>, _ src: UnsafePointer<UnsafePointer<Double>>,
                                _ w: UnsafePointer<Double>, taps: Int, n: Int) {
-        var j = 0
-        while j + 8 <= n {
-            var acc = SIMD8<Double>(repeating: 0)
-            for t in 0..<taps { acc += UnsafeRawPointer(src[t] + j).loadUnaligned(as: SIMD8<Double>.self) * w[t] }
-            UnsafeMutableRawPointer(o + j).storeBytes(of: acc, as: SIMD8<Double>.self)
-            j += 8
-        }
-        while j < n {
-            var acc = 0.0
-            for t in 0..<taps { acc += src[t][j] * w[t] }
-            o[j] = acc
-            j += 1
-        }
+        FilterRowKernels.current.weightedSum(o, src, w, taps, n)
     }
 
     /// `x / 255.` in float64, as `np.array(x) / 255.`.

@@ -4,7 +4,7 @@ import StalwartTensor
 /// transforms run in `RandomStreamKernels` (one template instantiated per ISA, same bits on
 /// every CPU), eight blocks — a "group" — per SIMD step. Sample `i` of a bulk call depends only
 /// on (stream key, first group, i), so the result is byte-identical for any thread count.
-/// Per group: 32 normals, 16 uniforms or 32 raw words (layouts in
+/// Per group: 32 normals, 32 uniforms or 32 raw words (layouts in
 /// scripts/isa_templates/random_streams.swift).
 extension CounterRandom {
     /// Groups per parallel chunk (16 384 normals, 64 KiB of floats).
@@ -42,11 +42,11 @@ extension CounterRandom {
         }
     }
 
-    /// Uniforms in [0, 1) (53 bits) for samples `0..<count` of a fresh bulk draw, in chunks.
+    /// Uniforms k·2⁻³² ∈ [0, 1) for samples `0..<count` of a fresh bulk draw, in chunks.
     func forEachUnitChunk(_ count: Int, _ body: (_ start: Int, _ u: UnsafeBufferPointer<Double>) -> Void) {
-        forEachChunk((count + 15) / 16, perGroup: 16, RandomStreamKernels.current.units) { first, groups, u in
-            let start = 16 * first
-            body(start, UnsafeBufferPointer(start: u, count: min(16 * groups, count - start)))
+        forEachChunk((count + 31) / 32, perGroup: 32, RandomStreamKernels.current.units) { first, groups, u in
+            let start = 32 * first
+            body(start, UnsafeBufferPointer(start: u, count: min(32 * groups, count - start)))
         }
     }
 

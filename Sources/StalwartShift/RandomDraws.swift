@@ -129,7 +129,8 @@ public final class CounterRandom: RandomDraws {
         }
     }
 
-    /// Bulk uniforms (see `CounterStreams`): `low + (high − low)·u`, u ∈ [0, 1) with 53 bits.
+    /// Bulk uniforms (see `CounterStreams`): `low + (high − low)·u`, u = k·2⁻³² ∈ [0, 1) (32
+    /// random bits: far finer than any 8-bit image or pixel offset can show; NumPy uses 53).
     public func uniform(_ count: Int, low: Double, high: Double) throws -> [Double] {
         try CounterRandom.checkCount(count)
         let span = high - low

@@ -25,8 +25,11 @@ extension Corruptions {
         while step >= 2 {
             let m = n / step, half = step / 2
             let usArray = try random.uniform(m * m, low: -wibble, high: wibble)
-            usArray.withUnsafeBufferPointer { us in map.withUnsafeMutableBufferPointer { p in
-                for i in 0..<m {
+            usArray.withUnsafeBufferPointer { us in map.withUnsafeMutableBufferPointer { pb in
+                guard let p = pb.baseAddress else { return }
+                // Rows in parallel: a phase writes only points it never reads.
+                BlurKernels.parallelRows(m) { rows in
+                for i in rows {
                     let i1 = (i + 1) % m
                     for j in 0..<m {
                         let j1 = j + 1 == m ? 0 : j + 1
@@ -35,10 +38,14 @@ extension Corruptions {
                         p[(i * step + half) * n + j * step + half] = (a + b) / 4 + wibble * us[i * m + j]
                     }
                 }
+                }
             } }
             let ulArray = try random.uniform(m * m, low: -wibble, high: wibble)
-            ulArray.withUnsafeBufferPointer { ul in map.withUnsafeMutableBufferPointer { p in
-                for i in 0..<m {
+            ulArray.withUnsafeBufferPointer { ul in map.withUnsafeMutableBufferPointer { pb in
+                guard let p = pb.baseAddress else { return }
+                // Rows in parallel: a phase writes only points it never reads.
+                BlurKernels.parallelRows(m) { rows in
+                for i in rows {
                     let im = (i + m - 1) % m
                     for j in 0..<m {
                         let j1 = j + 1 == m ? 0 : j + 1
@@ -47,10 +54,14 @@ extension Corruptions {
                         p[i * step * n + j * step + half] = (ldr + lul) / 4 + wibble * ul[i * m + j]
                     }
                 }
+                }
             } }
             let ttArray = try random.uniform(m * m, low: -wibble, high: wibble)
-            ttArray.withUnsafeBufferPointer { tt in map.withUnsafeMutableBufferPointer { p in
-                for i in 0..<m {
+            ttArray.withUnsafeBufferPointer { tt in map.withUnsafeMutableBufferPointer { pb in
+                guard let p = pb.baseAddress else { return }
+                // Rows in parallel: a phase writes only points it never reads.
+                BlurKernels.parallelRows(m) { rows in
+                for i in rows {
                     let i1 = (i + 1) % m
                     for j in 0..<m {
                         let jm = j == 0 ? m - 1 : j - 1
@@ -58,6 +69,7 @@ extension Corruptions {
                         let tul = p[i * step * n + j * step] + p[i1 * step * n + j * step]
                         p[(i * step + half) * n + j * step] = (tdr + tul) / 4 + wibble * tt[i * m + j]
                     }
+                }
                 }
             } }
             step /= 2
@@ -85,7 +97,8 @@ extension Corruptions {
         x.pixels.withUnsafeBufferPointer { sp in
             out.pixels.withUnsafeMutableBufferPointer { op in
                 plasma.withUnsafeBufferPointer { pl in
-                    for y in 0..<h {
+                    BlurKernels.parallelRows(h) { ys in
+                    for y in ys {
                         for xx in 0..<w {
                             let add = c.0 * pl[y * n + xx]
                             let i = (y * w + xx) * 3
@@ -93,6 +106,7 @@ extension Corruptions {
                             op[i + 1] = truncU8(min(max((Double(sp[i + 1]) / 255 + add) * maxVal / den, 0), 1) * 255)
                             op[i + 2] = truncU8(min(max((Double(sp[i + 2]) / 255 + add) * maxVal / den, 0), 1) * 255)
                         }
+                    }
                     }
                 }
             }
@@ -120,7 +134,8 @@ extension Corruptions {
         var out = x
         img.withUnsafeBufferPointer { ip in
             out.pixels.withUnsafeMutableBufferPointer { op in
-                for y in 0..<h {
+                BlurKernels.parallelRows(h) { ys in
+                for y in ys {
                     for xx in 0..<w {
                         let p = y * w + xx
                         let cy = Double(y) + Double(Float(gy[p] * alpha))
@@ -139,6 +154,7 @@ extension Corruptions {
                             op[p * 3 + k] = f >= 255 ? 255 : (f > 0 ? UInt8(f) : 0)
                         }
                     }
+                }
                 }
             }
         }
@@ -170,7 +186,8 @@ extension Corruptions {
         x.pixels.withUnsafeBufferPointer { sp in
             out.pixels.withUnsafeMutableBufferPointer { op in
                 s.withUnsafeBufferPointer { s in
-                for y in 0..<h {
+                BlurKernels.parallelRows(h) { ys in
+                for y in ys {
                     for xx in 0..<w {
                         let p = y * w + xx
                         let r = Float(sp[p * 3]) / 255, g = Float(sp[p * 3 + 1]) / 255, bl = Float(sp[p * 3 + 2]) / 255
@@ -182,6 +199,7 @@ extension Corruptions {
                         op[p * 3 + 1] = truncU8(min(max(Double(mg) + add + rot, 0), 1) * 255)
                         op[p * 3 + 2] = truncU8(min(max(Double(mb) + add + rot, 0), 1) * 255)
                     }
+                }
                 }
                 }
             }
@@ -215,9 +233,11 @@ extension Corruptions {
         x.pixels.withUnsafeBufferPointer { sp in
             out.pixels.withUnsafeMutableBufferPointer { op in
                 crop.withUnsafeBufferPointer { cp in
-                    for i in 0..<(h * w * 3) {
-                        let v = c.0 * Double(sp[i]) + c.1 * Double(cp[i])
-                        op[i] = truncU8(min(max(v, 0), 255))
+                    BlurKernels.parallelRows(h) { ys in
+                        for i in (ys.lowerBound * w * 3)..<(ys.upperBound * w * 3) {
+                            let v = c.0 * Double(sp[i]) + c.1 * Double(cp[i])
+                            op[i] = truncU8(min(max(v, 0), 255))
+                        }
                     }
                 }
             }
@@ -240,12 +260,14 @@ extension Corruptions {
             let color: [Float] = [Float(175.0 / 255), Float(238.0 / 255), Float(238.0 / 255)]
             x.pixels.withUnsafeBufferPointer { sp in
                 out.pixels.withUnsafeMutableBufferPointer { op in
-                    for p in 0..<(h * w) {
+                    BlurKernels.parallelRows(h) { ys in
+                    for p in (ys.lowerBound * w)..<(ys.upperBound * w) {
                         for k in 0..<3 {
                             let t = Float(sp[p * 3 + k]) / 255 + m[p] * color[k]
                             let f = min(max(t, 0), 1) * 255
                             op[p * 3 + k] = f >= 255 ? 255 : (f > 0 ? UInt8(f) : 0)
                         }
+                    }
                     }
                 }
             }
@@ -258,7 +280,8 @@ extension Corruptions {
         let color = [63.0 / 255, 42.0 / 255, 20.0 / 255]
         x.pixels.withUnsafeBufferPointer { sp in
             out.pixels.withUnsafeMutableBufferPointer { op in
-                for p in 0..<(h * w) {
+                BlurKernels.parallelRows(h) { ys in
+                for p in (ys.lowerBound * w)..<(ys.upperBound * w) {
                     let mf = Float(m[p])
                     let keep = 1 - mf
                     for k in 0..<3 {
@@ -266,6 +289,7 @@ extension Corruptions {
                         let t = Double(xv) + color[k] * Double(mf)
                         op[p * 3 + k] = truncU8(min(max(t, 0), 1) * 255)
                     }
+                }
                 }
             }
         }

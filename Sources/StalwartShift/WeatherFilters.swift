@@ -49,32 +49,37 @@ enum WeatherFilters {
         let kx = gaussianKernel(sigma: sigma.1, truncate: truncate)
         let ry = ky.count / 2, rx = kx.count / 2
         @inline(__always) func idx(_ i: Int, _ n: Int) -> Int { border == .reflect ? reflect(i, n) : clamp(i, n) }
-        a.withUnsafeBufferPointer { ip in
-            b.withUnsafeMutableBufferPointer { op in
-                for y in 0..<h {
-                    let o = y * w
-                    let w0 = ky[ry]
-                    for x in 0..<w { op[o + x] = ip[o + x] * w0 }
-                    var j = ry
-                    while j >= 1 {
-                        let u = idx(y - j, h) * w, d = idx(y + j, h) * w, wj = ky[ry - j]
-                        for x in 0..<w { op[o + x] += (ip[u + x] + ip[d + x]) * wj }
-                        j -= 1
+        // Rows in parallel (each output row is computed by one block, in the same order).
+        a.withUnsafeBufferPointer { ipb in
+            b.withUnsafeMutableBufferPointer { opb in
+                guard let ip = ipb.baseAddress, let op = opb.baseAddress else { return }
+                BlurKernels.parallelRows(h) { ys in
+                    for y in ys {
+                        let o = y * w
+                        let w0 = ky[ry]
+                        for x in 0..<w { op[o + x] = ip[o + x] * w0 }
+                        var j = ry
+                        while j >= 1 {
+                            let u = idx(y - j, h) * w, d = idx(y + j, h) * w, wj = ky[ry - j]
+                            for x in 0..<w { op[o + x] += (ip[u + x] + ip[d + x]) * wj }
+                            j -= 1
+                        }
+                        if float32 { for x in 0..<w { op[o + x] = Double(Float(op[o + x])) } }
                     }
-                    if float32 { for x in 0..<w { op[o + x] = Double(Float(op[o + x])) } }
                 }
             }
         }
-        // Axis 1: one padded line at a time, accumulated tap by tap across the line (the same
-        // per-output order as above, vectorisable over x).
+        // Axis 1: one padded line at a time (per block of rows), accumulated tap by tap across
+        // the line (the same per-output order as above, vectorisable over x).
         let lw = w + 2 * rx
-        var line = [Double](repeating: 0, count: lw)
         b.withUnsafeBufferPointer { ip in
             a.withUnsafeMutableBufferPointer { opb in
-                line.withUnsafeMutableBufferPointer { lpb in
-                    kx.withUnsafeBufferPointer { kp in
-                        guard let lp = lpb.baseAddress, let opp = opb.baseAddress else { return }
-                        for y in 0..<h {
+                kx.withUnsafeBufferPointer { kp in
+                    guard let opp = opb.baseAddress else { return }
+                    BlurKernels.parallelRows(h) { ys in
+                        let lp = UnsafeMutablePointer<Double>.allocate(capacity: lw)
+                        defer { lp.deallocate() }
+                        for y in ys {
                             let o = opp + y * w
                             for i in 0..<lw { lp[i] = ip[y * w + idx(i - rx, w)] }
                             let c = lp + rx
@@ -103,16 +108,19 @@ enum WeatherFilters {
         src.withUnsafeBufferPointer { spb in
             out.withUnsafeMutableBufferPointer { opb in
                 guard let sp = spb.baseAddress, let op = opb.baseAddress else { return }
-                for (dx, dy, k) in shifts {
-                    // Columns x − dx inside [0, w): [lo, hi); left of lo reads column 0, right reads w − 1.
-                    let lo = max(0, dx), hi = min(w, w + dx)
-                    for y in 0..<h {
-                        let s = sp + clamp(y - dy, h) * w, o = op + y * w
-                        var x = 0
-                        while x < lo { o[x] = o[x] + k * s[0]; x += 1 }
-                        let sx = s - dx
-                        while x < hi { o[x] = o[x] + k * sx[x]; x += 1 }
-                        while x < w { o[x] = o[x] + k * s[w - 1]; x += 1 }
+                // Rows in parallel; each element still sums the shifts in the reference's order.
+                BlurKernels.parallelRows(h) { ys in
+                    for y in ys {
+                        for (dx, dy, k) in shifts {
+                            // Columns x − dx inside [0, w): [lo, hi); left of lo reads column 0, right reads w − 1.
+                            let lo = max(0, dx), hi = min(w, w + dx)
+                            let s = sp + clamp(y - dy, h) * w, o = op + y * w
+                            var x = 0
+                            while x < lo { o[x] = o[x] + k * s[0]; x += 1 }
+                            let sx = s - dx
+                            while x < hi { o[x] = o[x] + k * sx[x]; x += 1 }
+                            while x < w { o[x] = o[x] + k * s[w - 1]; x += 1 }
+                        }
                     }
                 }
             }
@@ -143,8 +151,10 @@ enum WeatherFilters {
         }
         var out = [Double](repeating: 0, count: oh * ow)
         src.withUnsafeBufferPointer { sp in
-            out.withUnsafeMutableBufferPointer { op in
-                for oy in 0..<oh {
+            out.withUnsafeMutableBufferPointer { opb in
+                guard let op = opb.baseAddress else { return }
+                BlurKernels.parallelRows(oh) { oys in
+                for oy in oys {
                     let c = Double(oy) * fy
                     if c > Double(h - 1) || c < 0 { continue }
                     let (s, a, b) = linearWeights(c)
@@ -159,6 +169,7 @@ enum WeatherFilters {
                         t += sp[r1 + q.1] * b * q.3
                         op[oy * ow + ox] = t
                     }
+                }
                 }
             }
         }
@@ -206,7 +217,8 @@ enum WeatherFilters {
             hrows.withUnsafeMutableBufferPointer { hp in
                 xi.withUnsafeBufferPointer { xi in
                     xw.withUnsafeBufferPointer { xw in
-                        for y in rlo...rhi {
+                        BlurKernels.parallelRows(nr) { rows in
+                        for y in (rlo + rows.lowerBound)..<(rlo + rows.upperBound) {
                             let srow = sp.baseAddress! + y * w * ch, drow = hp.baseAddress! + (y - rlo) * rowLen
                             for d in 0..<cw {
                                 let q = d * 4
@@ -221,14 +233,17 @@ enum WeatherFilters {
                                 }
                             }
                         }
+                        }
                     }
                 }
             }
         }
         var out = [UInt8](repeating: 0, count: chh * rowLen)
         hrows.withUnsafeBufferPointer { hp in
-            out.withUnsafeMutableBufferPointer { op in
-                for d in 0..<chh {
+            out.withUnsafeMutableBufferPointer { opb in
+                guard let op = opb.baseAddress else { return }
+                BlurKernels.parallelRows(chh) { ds in
+                for d in ds {
                     let s = yo[y0 + d], q = (y0 + d) * 4
                     let r0 = (clamp(s - 1, h) - rlo) * rowLen, r1 = (clamp(s, h) - rlo) * rowLen
                     let r2 = (clamp(s + 1, h) - rlo) * rowLen, r3 = (clamp(s + 2, h) - rlo) * rowLen
@@ -243,6 +258,7 @@ enum WeatherFilters {
                         let r = (t + 12_582_912) - 12_582_912
                         op[o + i] = r >= 255 ? 255 : (r > 0 ? UInt8(r) : 0)
                     }
+                }
                 }
             }
         }

@@ -36,11 +36,11 @@ final class RandomStreamTests: XCTestCase {
             return out
         }
         let n0 = bits(all[0], \.normals, 32, Float(0)).map(\.bitPattern)
-        let u0 = bits(all[0], \.units, 16, 0.0).map(\.bitPattern)
+        let u0 = bits(all[0], \.units, 32, 0.0).map(\.bitPattern)
         let w0 = bits(all[0], \.words, 32, UInt32(0))
         for s in all.dropFirst() {
             XCTAssertEqual(bits(s, \.normals, 32, Float(0)).map(\.bitPattern), n0, s.isa)
-            XCTAssertEqual(bits(s, \.units, 16, 0.0).map(\.bitPattern), u0, s.isa)
+            XCTAssertEqual(bits(s, \.units, 32, 0.0).map(\.bitPattern), u0, s.isa)
             XCTAssertEqual(bits(s, \.words, 32, UInt32(0)), w0, s.isa)
         }
         XCTAssertEqual(RandomStreamKernels.portable.isa, "portable")
@@ -60,8 +60,8 @@ final class RandomStreamTests: XCTestCase {
         }
         XCTAssertLessThan(worstLog, 2e-6)
         XCTAssertLessThan(worstSqrt, 4e-7)
-        // Uniform doubles: (a>>5)·2⁻²⁷ + (b>>6)·2⁻⁵³ exactly.
-        let (lo, _) = portableUnits8(SIMD8(repeating: 0xFFFF_FFFF), SIMD8(repeating: 0xFFFF_FFFF))
-        XCTAssertEqual(lo[0], 1 - 0x1p-53)
+        // Uniform doubles: w·2⁻³² exactly.
+        let (lo, hi) = portableUnits8(SIMD8(0, 1, 2, 3, 0x8000_0000, 5, 6, 0xFFFF_FFFF))
+        XCTAssertEqual([lo[0], lo[1], hi[0], hi[3]], [0, 0x1p-32, 0.5, 1 - 0x1p-32])
     }
 }

@@ -9,7 +9,7 @@
 // 32 words; word r (0…3) of block j is lane j of vector r.
 // - normals: 32 per group, (x0, x1) → samples 0…7 (cosine branch) and 8…15 (sine branch),
 //   (x2, x3) → 16…31;
-// - units (doubles in [0, 1), 53 bits): 16 per group, (x0, x1) → 0…7, (x2, x3) → 8…15;
+// - units (doubles k·2⁻³² in [0, 1), one word each): 32 per group, in the words' order;
 // - words: the 32 words, vector-major (x0 lanes, x1 lanes, x2 lanes, x3 lanes).
 
 /// Words x0…x3 of blocks c…c+7 (c a multiple of 8, so the low counter word never wraps).
@@ -110,16 +110,12 @@ func {p}BoxMuller8(_ a: SIMD8<UInt32>, _ b: SIMD8<UInt32>) -> (SIMD8<Float>, SIM
     return (r * unsafeBitCast(cx ^ negCos, to: SIMD8<Float>.self), r * unsafeBitCast(sx ^ negSin, to: SIMD8<Float>.self))
 }
 
-/// Doubles in [0, 1) with 53 bits from words (a, b): (a>>5)·2⁻²⁷ + (b>>6)·2⁻⁵³ (exact).
+/// Doubles w·2⁻³² ∈ [0, 1) (exact) for the 8 words of `a`: Double(w) by the 2⁵² trick.
 @inline(__always)
-func {p}Units8(_ a: SIMD8<UInt32>, _ b: SIMD8<UInt32>) -> (SIMD4<Double>, SIMD4<Double>) {
-    let hi = a &>> 5, lo = b &>> 6
-    // Double(n) exactly for n < 2⁵² by the 2⁵² trick.
-    let h0 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: hi.lowHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    let h1 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: hi.highHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    let l0 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: lo.lowHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    let l1 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: lo.highHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
-    return (h0 * 0x1p-27 + l0 * 0x1p-53, h1 * 0x1p-27 + l1 * 0x1p-53)
+func {p}Units8(_ a: SIMD8<UInt32>) -> (SIMD4<Double>, SIMD4<Double>) {
+    let u0 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: a.lowHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
+    let u1 = unsafeBitCast(SIMD4<UInt64>(truncatingIfNeeded: a.highHalf) | 0x4330_0000_0000_0000, to: SIMD4<Double>.self) - 0x1p52
+    return (u0 * 0x1p-32, u1 * 0x1p-32)
 }
 
 /// 32·`groups` standard normals of groups starting at block `counter` (a multiple of 8) into
@@ -139,18 +135,22 @@ public func {p}PhiloxNormals(_ out: UnsafeMutablePointer<Float>, groups: Int, co
     }
 }
 
-/// 16·`groups` uniforms in [0, 1) (53 bits) into `out`, in the group layout.
+/// 32·`groups` uniforms in [0, 1) (32 bits each) into `out`, in the group layout.
 public func {p}PhiloxUnits(_ out: UnsafeMutablePointer<Double>, groups: Int, counter: UInt64, high: UInt64,
                          k0: UInt32, k1: UInt32) {
     let raw = UnsafeMutableRawPointer(out)
     var g = 0
     while g < groups {
         let w = {p}Philox8(counter &+ UInt64(truncatingIfNeeded: g) &* 8, high, k0, k1)
-        let u0 = {p}Units8(w.0, w.1), u1 = {p}Units8(w.2, w.3)
-        raw.storeBytes(of: u0.0, toByteOffset: g &* 128, as: SIMD4<Double>.self)
-        raw.storeBytes(of: u0.1, toByteOffset: g &* 128 &+ 32, as: SIMD4<Double>.self)
-        raw.storeBytes(of: u1.0, toByteOffset: g &* 128 &+ 64, as: SIMD4<Double>.self)
-        raw.storeBytes(of: u1.1, toByteOffset: g &* 128 &+ 96, as: SIMD4<Double>.self)
+        let u0 = {p}Units8(w.0), u1 = {p}Units8(w.1), u2 = {p}Units8(w.2), u3 = {p}Units8(w.3)
+        raw.storeBytes(of: u0.0, toByteOffset: g &* 256, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u0.1, toByteOffset: g &* 256 &+ 32, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u1.0, toByteOffset: g &* 256 &+ 64, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u1.1, toByteOffset: g &* 256 &+ 96, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u2.0, toByteOffset: g &* 256 &+ 128, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u2.1, toByteOffset: g &* 256 &+ 160, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u3.0, toByteOffset: g &* 256 &+ 192, as: SIMD4<Double>.self)
+        raw.storeBytes(of: u3.1, toByteOffset: g &* 256 &+ 224, as: SIMD4<Double>.self)
         g &+= 1
     }
 }

@@ -91,6 +91,8 @@ struct KernelSet: @unchecked Sendable {
     var resample8: Resample8Kernels? = nil
     /// Counter-based random streams (see `RandomStreamKernels`); every set has them.
     var streams: RandomStreamKernels = .portable
+    /// Float64 filter rows of the blur corruptions (see `FilterRowKernels`).
+    var filterRows: FilterRowKernels = .portable
 
     /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
     /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
@@ -136,7 +138,9 @@ struct KernelSet: @unchecked Sendable {
                 dot: { avx512Dot($0, $1, $2) },
                 axpy: { avx512Axpy($0, $1, $2, $3) },
                 resample8: Resample8Kernels(isa: "avx512", vertical: avx512ResampleVertical8, horizontal: avx512ResampleHorizontal8),
-                streams: RandomStreamKernels(isa: "avx512", normals: avx512PhiloxNormals, units: avx512PhiloxUnits, words: avx512PhiloxWords))
+                streams: RandomStreamKernels(isa: "avx512", normals: avx512PhiloxNormals, units: avx512PhiloxUnits, words: avx512PhiloxWords),
+                filterRows: FilterRowKernels(isa: "avx512", weightedSum: { avx512WeightedSumRowF64($0, $1, $2, taps: $3, n: $4) },
+                                             symmetric: { avx512SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }))
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
@@ -157,7 +161,9 @@ struct KernelSet: @unchecked Sendable {
                 dot: { avx2Dot($0, $1, $2) },
                 axpy: { avx2Axpy($0, $1, $2, $3) },
                 resample8: Resample8Kernels(isa: "avx2", vertical: avx2ResampleVertical8, horizontal: avx2ResampleHorizontal8),
-                streams: RandomStreamKernels(isa: "avx2", normals: avx2PhiloxNormals, units: avx2PhiloxUnits, words: avx2PhiloxWords))
+                streams: RandomStreamKernels(isa: "avx2", normals: avx2PhiloxNormals, units: avx2PhiloxUnits, words: avx2PhiloxWords),
+                filterRows: FilterRowKernels(isa: "avx2", weightedSum: { avx2WeightedSumRowF64($0, $1, $2, taps: $3, n: $4) },
+                                             symmetric: { avx2SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }))
         case .generic:
             return .generic
         }
@@ -170,11 +176,11 @@ struct KernelSet: @unchecked Sendable {
         dot: PortableKernels.dot, axpy: PortableKernels.axpy)
 }
 
-/// Philox4x32-10 streams in groups of 8 blocks and their transforms to float32 normals, 53-bit
-/// uniform doubles and raw words (layouts in scripts/isa_templates/random_streams.swift). Every
+/// Philox4x32-10 streams in groups of 8 blocks and their transforms to float32 normals, uniform
+/// doubles (32 random bits) and raw words (layouts in scripts/isa_templates/random_streams.swift). Every
 /// ISA instance is generated from one template using only exactly rounded operations, so all
 /// return the same bits: the choice of ISA changes speed, never values.
-/// Arguments: output (caller-owned, ≥ 32·groups floats / 16·groups doubles / 32·groups words),
+/// Arguments: output (caller-owned, ≥ 32·groups values),
 /// group count, first block (a multiple of 8), high counter words, key. Thread-safe.
 public struct RandomStreamKernels: @unchecked Sendable {
     public typealias Fill<T> = (_ out: UnsafeMutablePointer<T>, _ groups: Int, _ counter: UInt64, _ high: UInt64,
@@ -204,6 +210,35 @@ public struct RandomStreamKernels: @unchecked Sendable {
     public static var current: RandomStreamKernels { KernelSet.current.streams }
     /// Every instance this CPU can run (for tests).
     public static var supported: [RandomStreamKernels] { KernelSet.supported.map(\.streams) }
+}
+
+/// The float64 filter rows of the blur corruptions (scripts/isa_templates/filter_rows.swift):
+/// every ISA instance sums each element in the same order with separate multiply and add, so
+/// all return the same bits. Callers own and size every buffer. Thread-safe.
+public struct FilterRowKernels: @unchecked Sendable {
+    /// `o[j] = Σ_t src[t][j]·w[t]`, j < n, taps in order: (o, src, w, taps, n).
+    public typealias WeightedSum = (_ o: UnsafeMutablePointer<Double>, _ src: UnsafePointer<UnsafePointer<Double>>,
+                                    _ w: UnsafePointer<Double>, _ taps: Int, _ n: Int) -> Void
+    /// `o[j] = c[j]·k[0] + Σ_{d=r…1} (left[d][j] + right[d][j])·k[d]`: (o, c, left, right, k, r, n).
+    public typealias Symmetric = (_ o: UnsafeMutablePointer<Double>, _ c: UnsafePointer<Double>,
+                                  _ left: UnsafePointer<UnsafePointer<Double>>, _ right: UnsafePointer<UnsafePointer<Double>>,
+                                  _ k: UnsafePointer<Double>, _ r: Int, _ n: Int) -> Void
+    public let isa: String
+    public let weightedSum: WeightedSum
+    public let symmetric: Symmetric
+
+    init(isa: String, weightedSum: @escaping WeightedSum, symmetric: @escaping Symmetric) {
+        self.isa = isa; self.weightedSum = weightedSum; self.symmetric = symmetric
+    }
+
+    static let portable = FilterRowKernels(
+        isa: "portable", weightedSum: { portableWeightedSumRowF64($0, $1, $2, taps: $3, n: $4) },
+        symmetric: { portableSymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) })
+
+    /// The instance of the kernel set in use (`STALWART_ISA` honoured).
+    public static var current: FilterRowKernels { KernelSet.current.filterRows }
+    /// Every instance this CPU can run (for tests).
+    public static var supported: [FilterRowKernels] { KernelSet.supported.map(\.filterRows) }
 }
 
 /// The ISA versions of Pillow's two 8-bit resampling passes, for StalwartPreprocess's `Resize`
