@@ -36,15 +36,22 @@ enum BlurKernels {
         FilterRowKernels.current.weightedSum(o, src, w, taps, n)
     }
 
-    /// `x / 255.` in float64, as `np.array(x) / 255.`.
+    /// `x / 255.` in float64, as `np.array(x) / 255.` (the 256 quotients looked up; rows in
+    /// parallel).
     static func unitDoubles(_ x: Image) -> [Double] {
-        var out = [Double](repeating: 0, count: x.pixels.count)
-        x.pixels.withUnsafeBufferPointer { s in
-            out.withUnsafeMutableBufferPointer { d in
-                for i in 0..<s.count { d[i] = Double(s[i]) / 255 }
+        let table = (0..<256).map { Double($0) / 255 }
+        let n = x.pixels.count, rowLen = max(1, x.width * x.channels)
+        return [Double](unsafeUninitializedCapacity: n) { out, count in
+            x.pixels.withUnsafeBufferPointer { s in
+                table.withUnsafeBufferPointer { t in
+                    guard let d = out.baseAddress else { return }
+                    parallelRows(x.height) { ys in
+                        for i in (ys.lowerBound * rowLen)..<min(n, ys.upperBound * rowLen) { d[i] = t[Int(s[i])] }
+                    }
+                }
             }
+            count = n
         }
-        return out
     }
 
     /// `np.uint8(v)` for v in [0, 255]: truncation toward zero (NaN and out-of-range clamp).

@@ -17,7 +17,8 @@ extension Corruptions {
     // MARK: fog
 
     /// imagecorruptions' `plasma_fractal(mapsize, wibbledecay)`: diamond-square, uniform draws
-    /// (3 × m² per level: squares, then the two diamond sets) in NumPy's C order; normalised to [0, 1].
+    /// (3 × m² per level: squares, then the two diamond sets) in NumPy's C order; not normalised
+    /// (see `plasmaRange`).
     static func plasmaFractal(_ n: Int, decay: Double, _ random: RandomDraws) throws -> [Double] {
         var map = [Double](repeating: 0, count: n * n)
         var step = n
@@ -75,14 +76,32 @@ extension Corruptions {
             step /= 2
             wibble /= decay
         }
-        map.withUnsafeMutableBufferPointer { p in
-            var lo = p[0]
-            for v in p where v < lo { lo = v }
-            var hi = -Double.infinity
-            for i in p.indices { p[i] -= lo; if p[i] > hi { hi = p[i] } }
-            for i in p.indices { p[i] /= hi }
-        }
         return map
+    }
+
+    /// The reference's normalisation `(map − min) / max(map − min)`, as (lo, hi) with the value
+    /// at i being `(map[i] − lo) / hi`: hi = fl(max − lo) equals max over i of fl(map[i] − lo)
+    /// because rounded subtraction is monotonic. Min and max in parallel (order-independent).
+    static func plasmaRange(_ map: [Double]) -> (lo: Double, hi: Double) {
+        let blocks = 16
+        var los = [Double](repeating: .infinity, count: blocks), his = [Double](repeating: -.infinity, count: blocks)
+        map.withUnsafeBufferPointer { p in
+            los.withUnsafeMutableBufferPointer { lb in
+                his.withUnsafeMutableBufferPointer { hb in
+                    BlurKernels.parallelRows(blocks, minRows: 1) { bs in
+                        for b in bs {
+                            var lo = Double.infinity, hi = -Double.infinity
+                            for i in (b * p.count / blocks)..<((b + 1) * p.count / blocks) {
+                                lo = Swift.min(lo, p[i]); hi = Swift.max(hi, p[i])
+                            }
+                            lb[b] = lo; hb[b] = hi
+                        }
+                    }
+                }
+            }
+        }
+        let lo = los.min() ?? 0
+        return (lo, (his.max() ?? 0) - lo)
     }
 
     static func fog(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
@@ -92,6 +111,7 @@ extension Corruptions {
         while n < max(h, w, 3) { n <<= 1 }
         let maxVal = Double(x.pixels.max() ?? 0) / 255
         let plasma = try plasmaFractal(n, decay: c.1, ctx.random)
+        let (lo, hi) = plasmaRange(plasma)
         var out = x
         let den = maxVal + c.0
         x.pixels.withUnsafeBufferPointer { sp in
@@ -100,7 +120,7 @@ extension Corruptions {
                     BlurKernels.parallelRows(h) { ys in
                     for y in ys {
                         for xx in 0..<w {
-                            let add = c.0 * pl[y * n + xx]
+                            let add = c.0 * ((pl[y * n + xx] - lo) / hi)
                             let i = (y * w + xx) * 3
                             op[i] = truncU8(min(max((Double(sp[i]) / 255 + add) * maxVal / den, 0), 1) * 255)
                             op[i + 1] = truncU8(min(max((Double(sp[i + 1]) / 255 + add) * maxVal / den, 0), 1) * 255)
