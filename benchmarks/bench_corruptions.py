@@ -1,4 +1,9 @@
-"""ImageNet-C corruptions: images per second, Stalwart vs imagecorruptions 1.1.2, one core.
+"""ImageNet-C corruptions: images per second, Stalwart vs imagecorruptions 1.1.2.
+
+Stalwart spreads one image over its thread pool (one thread per core this process may use);
+the reference is single-threaded NumPy/SciPy (OpenCV may use threads inside cv2 calls).
+`--one-core` pins the whole process to one core first, for a per-core comparison (what counts
+when a dataset is corrupted image-parallel, as `stalwart corrupt` does).
 
 For each corruption (severity 3) and size (224×224, 640×480 from the bundled coffee photo),
 both run alternately for at least --seconds each (the reference's glass_blur takes seconds per
@@ -6,7 +11,7 @@ image, so it gets fewer repetitions); reported as images/s and the speed-up. The
 with the same patches as the tests (Tests/python/corruption_oracle.py: np.float_ and
 skimage's multichannel=).
 
-    python benchmarks/bench_corruptions.py [--seconds 1.0] [--only glass_blur,fog]
+    python benchmarks/bench_corruptions.py [--seconds 1.0] [--only glass_blur,fog] [--one-core]
 """
 import argparse
 import os
@@ -40,7 +45,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--severity", type=int, default=3)
     ap.add_argument("--only")
+    ap.add_argument("--one-core", action="store_true", help="pin the process to one core (per-core comparison)")
     a = ap.parse_args()
+    if a.one_core:
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     ic = load()
     photo = stalwart.load_image(os.path.join(REPO, "examples", "data", "coffee.png"))
     sizes = {"224x224": stalwart.resize(photo, (224, 224), "bilinear"), "640x480": stalwart.resize(photo, (480, 640), "bilinear")}

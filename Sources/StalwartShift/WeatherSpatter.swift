@@ -42,15 +42,32 @@ enum WeatherSpatter {
         var dxs = [Int32](repeating: 0, count: n), dys = [Int32](repeating: 0, count: n)
         var mag = [Int32](repeating: 0, count: (h + 2) * (w + 2))  // zero border
         let W2 = w + 2
-        for y in 0..<h {
-            let ru = clamp(y - 1, h) * w, r = y * w, rd = clamp(y + 1, h) * w
-            for x in 0..<w {
-                let xl = clamp(x - 1, w), xr = clamp(x + 1, w)
-                @inline(__always) func v(_ row: Int, _ c: Int) -> Int32 { Int32(s[row + c]) }
-                let gx = (v(ru, xr) - v(ru, xl)) + 2 * (v(r, xr) - v(r, xl)) + (v(rd, xr) - v(rd, xl))
-                let gy = (v(rd, xl) - v(ru, xl)) + 2 * (v(rd, x) - v(ru, x)) + (v(rd, xr) - v(ru, xr))
-                dxs[r + x] = gx; dys[r + x] = gy
-                mag[(y + 1) * W2 + x + 1] = abs(gx) + abs(gy)
+        // Sobel on a copy padded by one replicated pixel (rows in parallel).
+        let pw = w + 2
+        var padded = [Int32](repeating: 0, count: (h + 2) * pw)
+        for y in -1...h {
+            let sr = clamp(y, h) * w, dr = (y + 1) * pw
+            for x in -1...w { padded[dr + x + 1] = Int32(s[sr + clamp(x, w)]) }
+        }
+        padded.withUnsafeBufferPointer { pb in
+            dxs.withUnsafeMutableBufferPointer { dxb in
+                dys.withUnsafeMutableBufferPointer { dyb in
+                    mag.withUnsafeMutableBufferPointer { mb in
+                        guard let p = pb.baseAddress, let dx = dxb.baseAddress, let dy = dyb.baseAddress, let m = mb.baseAddress else { return }
+                        BlurKernels.parallelRows(h) { ys in
+                            for y in ys {
+                                let u = p + y * pw + 1, c = u + pw, d = c + pw
+                                let ox = dx + y * w, oy = dy + y * w, om = m + (y + 1) * W2 + 1
+                                for x in 0..<w {
+                                    let gx = (u[x + 1] - u[x - 1]) + 2 * (c[x + 1] - c[x - 1]) + (d[x + 1] - d[x - 1])
+                                    let gy = (d[x - 1] - u[x - 1]) + 2 * (d[x] - u[x]) + (d[x + 1] - u[x + 1])
+                                    ox[x] = gx; oy[x] = gy
+                                    om[x] = abs(gx) + abs(gy)
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         let tg22 = Int64(0.4142135623730950488016887242097 * Double(1 << 15) + 0.5)
@@ -98,47 +115,60 @@ enum WeatherSpatter {
 
     /// cv2.distanceTransform(src, DIST_L2, 5) where src is 0 exactly at `zero`: the 5×5 chamfer
     /// (weights 1, 1.4, 2.1969 in 16-bit fixed point), two passes, float32 output.
+    /// Each pass first takes, for a whole row, the minimum over the neighbours in the rows
+    /// already done (independent per pixel: vectorisable), then runs the one serial dependency
+    /// (the previous pixel of the same row). Unsigned 32-bit: ∞ = 2³¹ − 1 plus any weight fits.
     static func distance5x5(_ zero: [Bool], h: Int, w: Int) -> [Float] {
-        let hv = Int64((Float(1) * 65536).rounded(.toNearestOrEven))
-        let dg = Int64((Float(1.4) * 65536).rounded(.toNearestOrEven))
-        let lg = Int64((Float(2.1969) * 65536).rounded(.toNearestOrEven))
-        let inf = Int64(Int32.max)
+        let hv = UInt32((Float(1) * 65536).rounded(.toNearestOrEven))
+        let dg = UInt32((Float(1.4) * 65536).rounded(.toNearestOrEven))
+        let lg = UInt32((Float(2.1969) * 65536).rounded(.toNearestOrEven))
+        let inf = UInt32(Int32.max)
         let W = w + 4
-        var t = [Int64](repeating: inf, count: (h + 4) * W)
-        for y in 0..<h {
-            for x in 0..<w {
-                let j = (y + 2) * W + x + 2
-                if zero[y * w + x] { t[j] = 0; continue }
-                var v = t[j - 2 * W - 1] + lg
-                v = min(v, t[j - 2 * W + 1] + lg)
-                v = min(v, t[j - W - 2] + lg)
-                v = min(v, t[j - W - 1] + dg)
-                v = min(v, t[j - W] + hv)
-                v = min(v, t[j - W + 1] + dg)
-                v = min(v, t[j - W + 2] + lg)
-                v = min(v, t[j - 1] + hv)
-                t[j] = min(v, inf)
-            }
-        }
+        var t = [UInt32](repeating: inf, count: (h + 4) * W)
+        var cand = [UInt32](repeating: inf, count: w)
         var out = [Float](repeating: 0, count: h * w)
-        let scale = Float(1) / Float(1 << 16)
-        for y in stride(from: h - 1, through: 0, by: -1) {
-            for x in stride(from: w - 1, through: 0, by: -1) {
-                let j = (y + 2) * W + x + 2
-                var v = t[j]
-                if v > hv {
-                    v = min(v, t[j + 2 * W + 1] + lg)
-                    v = min(v, t[j + 2 * W - 1] + lg)
-                    v = min(v, t[j + W + 2] + lg)
-                    v = min(v, t[j + W + 1] + dg)
-                    v = min(v, t[j + W] + hv)
-                    v = min(v, t[j + W - 1] + dg)
-                    v = min(v, t[j + W - 2] + lg)
-                    v = min(v, t[j + 1] + hv)
-                    v = min(v, inf)
-                    t[j] = v
+        let scale = Double(Float(1) / Float(1 << 16))
+        t.withUnsafeMutableBufferPointer { tb in
+            cand.withUnsafeMutableBufferPointer { cb in
+                zero.withUnsafeBufferPointer { zb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        guard let tp = tb.baseAddress, let c = cb.baseAddress, let z = zb.baseAddress, let o = ob.baseAddress else { return }
+                        for y in 0..<h {
+                            let r = tp + (y + 2) * W + 2, u1 = r - W, u2 = r - 2 * W
+                            for x in 0..<w {
+                                var v = min(u2[x - 1] &+ lg, u2[x + 1] &+ lg)
+                                v = min(v, u1[x - 2] &+ lg); v = min(v, u1[x - 1] &+ dg)
+                                v = min(v, u1[x] &+ hv); v = min(v, u1[x + 1] &+ dg); v = min(v, u1[x + 2] &+ lg)
+                                c[x] = v
+                            }
+                            let zr = z + y * w
+                            for x in 0..<w {
+                                r[x] = zr[x] ? 0 : min(min(c[x], r[x - 1] &+ hv), inf)
+                            }
+                        }
+                        var y = h - 1
+                        while y >= 0 {
+                            let r = tp + (y + 2) * W + 2, d1 = r + W, d2 = r + 2 * W
+                            for x in 0..<w {
+                                var v = min(d2[x + 1] &+ lg, d2[x - 1] &+ lg)
+                                v = min(v, d1[x + 2] &+ lg); v = min(v, d1[x + 1] &+ dg)
+                                v = min(v, d1[x] &+ hv); v = min(v, d1[x - 1] &+ dg); v = min(v, d1[x - 2] &+ lg)
+                                c[x] = v
+                            }
+                            // OpenCV updates only values > 1 pixel step; for the others every
+                            // candidate (≥ one step) is no smaller, so the unconditional min agrees.
+                            var x = w - 1
+                            let orow = o + y * w
+                            while x >= 0 {
+                                let v = min(min(r[x], c[x]), min(r[x + 1] &+ hv, inf))
+                                r[x] = v
+                                orow[x] = Float(Double(v) * scale)
+                                x -= 1
+                            }
+                            y -= 1
+                        }
+                    }
                 }
-                out[y * w + x] = Float(Double(v) * Double(scale))
             }
         }
         return out
