@@ -9,6 +9,7 @@
 //   StalwartPreprocess      resize, crop, normalize, layout, and the model-family presets
 //   StalwartShift           the 19 ImageNet-C corruptions (deterministic, counter-based RNG)
 //   StalwartONNX            ONNX protobuf decoding, graph, operators, planner, executor
+//   StalwartMetrics         robustness scoring: streaming metrics, label spaces, aggregates
 //   StalwartCAPI            the C ABI of include/stalwart.h (the only Unmanaged / status code)
 //   StalwartCLI             the `stalwart` command
 import PackageDescription
@@ -44,9 +45,10 @@ let package = Package(
             name: "StalwartShift", dependencies: ["StalwartTensor", "StalwartPreprocess", "StalwartImageIO"],
             exclude: ["FROST_LICENSE"]),
         .target(name: "StalwartONNX", dependencies: ["StalwartTensor"]),
+        .target(name: "StalwartMetrics", dependencies: ["StalwartTensor"]),
         .target(
             name: "StalwartCAPI",
-            dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift"],
+            dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift", "StalwartMetrics"],
             linkerSettings: [
                 .unsafeFlags([
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/include/stalwart.map",
@@ -67,6 +69,7 @@ let package = Package(
             name: "StalwartImageIOTests", dependencies: ["StalwartImageIO"],
             exclude: ["Fixtures", "gen_reference.py"]),
         .testTarget(name: "StalwartShiftTests", dependencies: ["StalwartShift"]),
+        .testTarget(name: "StalwartMetricsTests", dependencies: ["StalwartMetrics"]),
         .testTarget(
             name: "StalwartPreprocessTests", dependencies: ["StalwartPreprocess"],
             exclude: ["Fixtures", "gen_resize_cases.py"]),

@@ -30,7 +30,7 @@ extern "C" {
 
 /** The API version this header describes. Compare with stalwart_api_version().
  *  1: models. 2: images, preprocessing pipelines, model metadata. */
-#define STALWART_API_VERSION 2
+#define STALWART_API_VERSION 3
 
 /** The largest tensor rank that crosses the C boundary. */
 #define STALWART_MAX_RANK 8
@@ -404,6 +404,153 @@ stalwart_status stalwart_corrupt_replay(const uint8_t *src, int32_t width, int32
                                         int32_t channels, const char *name, int32_t severity,
                                         int32_t mode, const double *draws, size_t draw_count,
                                         uint8_t *dst, size_t dst_capacity);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Robustness metrics (API 3).                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+/** A streaming metric accumulator (opaque). Not thread-safe: use one per thread and merge them
+ *  with stalwart_metric_merge(); separate accumulators may be used from different threads. */
+typedef struct stalwart_metric stalwart_metric;
+
+/** What a score matrix holds: logits (probabilities are their softmax, computed in float64) or
+ *  probabilities (rows in [0, 1] summing to 1 within 1e-3). */
+#define STALWART_SCORES_LOGITS 0
+#define STALWART_SCORES_PROBABILITIES 1
+
+/** Creates an empty accumulator from a spec "name[:key=value,...]": "accuracy:k=5", "nll",
+ *  "brier", "agreement", "ece:bins=15", "rms_calibration", "gce:binning=adaptive,norm=l2",
+ *  "aurra", "ood" (see the README for every name, option and result). Unknown names or
+ *  options are STALWART_ERROR_INVALID_ARGUMENT. Free with stalwart_metric_free(). */
+stalwart_status stalwart_metric_create(const char *spec, stalwart_metric **out_metric);
+
+/** Adds `rows` examples: `scores` (rows·classes floats, row-major, caller-owned, read during
+ *  the call only) of `kind` (STALWART_SCORES_*) and `labels` (rows values in 0..classes-1).
+ *  Non-finite scores, bad probability rows or labels out of range are
+ *  STALWART_ERROR_INVALID_ARGUMENT naming the first bad row; nothing is added then. */
+stalwart_status stalwart_metric_add(stalwart_metric *metric, const float *scores, int64_t rows,
+                                    int64_t classes, const int64_t *labels, int32_t kind);
+
+/** Adds one batch to `count` accumulators, computing the per-row quantities (softmax, argmax,
+ *  ranks) once: faster than one stalwart_metric_add() per accumulator. The batch is validated
+ *  before any accumulator changes; an accumulator-specific refusal (e.g. "ood" labels other
+ *  than 0/1) stops at that accumulator, the ones before it having added the batch. */
+stalwart_status stalwart_metric_add_all(stalwart_metric *const *metrics, size_t count,
+                                        const float *scores, int64_t rows, int64_t classes,
+                                        const int64_t *labels, int32_t kind);
+
+/** Adds the examples of `other` (same name and options, else STALWART_ERROR_INVALID_ARGUMENT)
+ *  to `into`; `other` is unchanged. */
+stalwart_status stalwart_metric_merge(stalwart_metric *into, const stalwart_metric *other);
+
+/** The accumulator's state as versioned bytes in a buffer the library allocates: *out_data
+ *  (free with stalwart_free()) of *out_size bytes. Stable across machines and library
+ *  versions reading the same format version. */
+stalwart_status stalwart_metric_serialize(const stalwart_metric *metric, uint8_t **out_data,
+                                          size_t *out_size);
+
+/** Rebuilds an accumulator from stalwart_metric_serialize() bytes (caller-owned, read during
+ *  the call). Truncated or corrupt bytes are STALWART_ERROR_INVALID_ARGUMENT. */
+stalwart_status stalwart_metric_deserialize(const uint8_t *data, size_t size,
+                                            stalwart_metric **out_metric);
+
+/** The results (NaN where undefined, e.g. no examples). Query-then-fill: *out_count always
+ *  receives the number of results on success; `values` (may be NULL when `capacity` is 0)
+ *  receives min(count, capacity) values, named by stalwart_metric_result_name(). */
+stalwart_status stalwart_metric_result(const stalwart_metric *metric, double *values,
+                                       size_t capacity, size_t *out_count);
+
+/** Name of result `index` ("top1", "ece", ...), owned by the metric and valid until it is
+ *  freed; NULL when out of range or `metric` is NULL. */
+const char *stalwart_metric_result_name(const stalwart_metric *metric, size_t index);
+
+/** Frees an accumulator; NULL is accepted and ignored. */
+void stalwart_metric_free(stalwart_metric *metric);
+
+/** Fits the temperature T > 0 minimising the mean negative log-likelihood of softmax(z / T) on
+ *  held-out logits (rows·classes floats) and labels; writes it to *out_temperature. */
+stalwart_status stalwart_temperature_fit(const float *logits, int64_t rows, int64_t classes,
+                                         const int64_t *labels, double *out_temperature);
+
+/** mCE and relative mCE (Hendrycks & Dietterich 2019). `names[i]` is an ImageNet-C corruption
+ *  and accuracies[5·i .. 5·i+4] the model's top-1 accuracies at its severities 1–5.
+ *  `baseline_errors` (NULL: AlexNet's) gives, per name, the baseline's error averaged over
+ *  severities, `baseline_clean_error` its clean error (ignored when baseline_errors is NULL).
+ *  `clean_accuracy` is the model's clean top-1 (NaN: relative values are NaN). Outputs: *out_mce,
+ *  *out_relative_mce, and per corruption `out_ce` / `out_relative_ce` (`count` doubles each;
+ *  either may be NULL). */
+stalwart_status stalwart_mce(const char *const *names, const double *accuracies, size_t count,
+                             double clean_accuracy, const double *baseline_errors,
+                             double baseline_clean_error, double *out_mce,
+                             double *out_relative_mce, double *out_ce, double *out_relative_ce);
+
+/** pm-k of the video robustness sets: anchor i counts only if anchor_correct[i] and every
+ *  reviewed neighbour j with neighbor_anchor[j] == i and |neighbor_offset[j]| ≤ k is correct;
+ *  pm-0 is anchor accuracy. Arrays of `anchors` and `neighbors` entries (nonzero = correct). */
+stalwart_status stalwart_pm_k(const uint8_t *anchor_correct, size_t anchors,
+                              const int64_t *neighbor_anchor, const int64_t *neighbor_offset,
+                              const uint8_t *neighbor_correct, size_t neighbors, int64_t k,
+                              double *out_pm_k);
+
+/** Accuracy per distinct value of a factor (SI-Score: area, angle, location cell) and the mean
+ *  over values. Query-then-fill: *out_groups receives the number of distinct values;
+ *  `out_values`, `out_accuracy`, `out_counts` (each may be NULL when `capacity` is 0) receive
+ *  min(groups, capacity) entries in ascending value order; *out_mean the mean accuracy. */
+stalwart_status stalwart_factor_accuracy(const double *factor, const uint8_t *correct, size_t n,
+                                         double *out_values, double *out_accuracy,
+                                         int64_t *out_counts, size_t capacity, size_t *out_groups,
+                                         double *out_mean);
+
+/** Effective robustness (Taori et al. 2020): fits logit(shifted) = slope·logit(clean) +
+ *  intercept over `references` models (accuracies in (0, 1)), then *out_value = shifted −
+ *  sigmoid(slope·logit(clean) + intercept). `out_slope` / `out_intercept` may be NULL. */
+stalwart_status stalwart_effective_robustness(const double *reference_clean,
+                                              const double *reference_shifted, size_t references,
+                                              double clean, double shifted, double *out_value,
+                                              double *out_slope, double *out_intercept);
+
+/* Label spaces of the robustness datasets (API 3): "imagenet", "imagenet_a", "imagenet_r",
+ * "objectnet", "imagenet_vid_robust", "ytbb_robust", "si_score", "model_vs_human_16"; each
+ * class is a set of ImageNet-1k indices (sources in data/labelspaces/README.md). */
+
+/** Number of label spaces. */
+size_t stalwart_labelspace_count(void);
+
+/** Name of label space `index` (static storage); NULL when out of range. */
+const char *stalwart_labelspace_name(size_t index);
+
+/** Number of classes of label space `space`. */
+stalwart_status stalwart_labelspace_classes(const char *space, size_t *out_classes);
+
+/** Name of class `index` of `space` (static storage, valid for the process) in *out_name. */
+stalwart_status stalwart_labelspace_class_name(const char *space, size_t index, const char **out_name);
+
+/** ImageNet-1k indices of class `index` of `space`. Query-then-fill: *out_count receives the
+ *  member count; `ids` (may be NULL when `capacity` is 0) receives min(count, capacity) ids. */
+stalwart_status stalwart_labelspace_members(const char *space, size_t index, int64_t *ids,
+                                            size_t capacity, size_t *out_count);
+
+/** How member scores merge into a class score (STALWART_MERGE_DEFAULT: max for logits; for
+ *  probabilities the space's own rule: renormalised slice for the 200-class and SI-Score
+ *  subsets, mean for model_vs_human_16, max otherwise). */
+#define STALWART_MERGE_DEFAULT 0
+#define STALWART_MERGE_MAX 1
+#define STALWART_MERGE_MEAN 2
+#define STALWART_MERGE_SUM 3
+
+/** Projects rows·1000 ImageNet scores of `kind` (STALWART_SCORES_*) to rows·classes scores of
+ *  `space` in `out` (caller-owned, `out_capacity` floats). Logits: per class the `merge` of its
+ *  members' logits, `unmapped_value` (e.g. -INFINITY, or 0 as imagenet-testbed) for classes
+ *  without members. Probabilities: see STALWART_MERGE_DEFAULT. */
+stalwart_status stalwart_labelspace_project(const char *space, const float *scores, int64_t rows,
+                                            int64_t columns, int32_t kind, int32_t merge,
+                                            float unmapped_value, float *out, size_t out_capacity);
+
+/** The restricted prediction of each row of rows·1000 scores: the class owning the argmax over
+ *  the union of the space's ImageNet ids (ObjectNet's protocol), in out_classes[0..rows). */
+stalwart_status stalwart_labelspace_predict(const char *space, const float *scores, int64_t rows,
+                                            int64_t columns, int64_t *out_classes,
+                                            size_t out_capacity);
 
 #ifdef __cplusplus
 }

@@ -1048,3 +1048,271 @@ public func avx2SymmetricRowF64(_ o: UnsafeMutablePointer<Double>, _ c: UnsafePo
         j &+= 1
     }
 }
+
+// MARK: - defocus_blur rows (DefocusKernels in StalwartShift)
+//
+// The decomposed disk filter: running column sums of the padded image (bytes widened to UInt16
+// by the caller) in wrapping UInt16 (a difference of two is an exact column box sum < 2¹⁶), the
+// exact integer disk sums, scaled once to float64, and weighted sums of float64 rows stored as
+// `np.uint8(clip(v, 0, 1)·255)`. Integer parts are exact, conversions exact (the 2⁵² trick), and
+// the float64 sums use separate multiply and add in the stated order, so every ISA instance
+// returns the same bits. Widening conversions take 8 lanes straight from memory
+// (`SIMD8<UInt64>(truncatingIfNeeded: load SIMD8<UInt16>)`): 16- and 32-lane widenings of a
+// register were left out of line as standard-library specialisations, which the linker may
+// share with code for other CPUs (scripts/check_isa_symbols.py flags them).
+
+/// `d[i] = s[i] &+ b[i]` for i in 0..<n (wrapping).
+public func avx2DefocusAddRowU16(_ d: UnsafeMutablePointer<UInt16>, _ s: UnsafePointer<UInt16>,
+                                _ b: UnsafePointer<UInt16>, n: Int) {
+    var i = 0
+    while i &+ 32 <= n {
+        UnsafeMutableRawPointer(d + i).storeBytes(
+            of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD32<UInt16>.self) &+ UnsafeRawPointer(b + i).loadUnaligned(as: SIMD32<UInt16>.self),
+            as: SIMD32<UInt16>.self)
+        i &+= 32
+    }
+    while i < n {
+        d[i] = s[i] &+ b[i]
+        i &+= 1
+    }
+}
+
+/// `d[i] = Double(b[i])` for i in 0..<n (exact: the 2⁵² trick).
+public func avx2DefocusU16ToF64Row(_ d: UnsafeMutablePointer<Double>, _ b: UnsafePointer<UInt16>, n: Int) {
+    let magic = SIMD8<UInt64>(repeating: 0x4330_0000_0000_0000)
+    var i = 0
+    while i &+ 8 <= n {
+        let v = SIMD8<UInt64>(truncatingIfNeeded: UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<UInt16>.self))
+        UnsafeMutableRawPointer(d + i).storeBytes(of: unsafeBitCast(v | magic, to: SIMD8<Double>.self) - 0x1p52,
+                                                  as: SIMD8<Double>.self)
+        i &+= 8
+    }
+    while i < n {
+        d[i] = Double(bitPattern: UInt64(truncatingIfNeeded: b[i]) | 0x4330_0000_0000_0000) - 0x1p52
+        i &+= 1
+    }
+}
+
+/// `o[j] = Σ_t (hi[t][j] &− lo[t][j])` for j in 0..<n, in wrapping UInt16: the exact disk sum
+/// when it is below 2¹⁶ (the caller splits the taps into groups that are).
+public func avx2DefocusDiskRowU16(_ o: UnsafeMutablePointer<UInt16>, _ lo: UnsafePointer<UnsafePointer<UInt16>>,
+                                 _ hi: UnsafePointer<UnsafePointer<UInt16>>, taps: Int, n: Int) {
+    var j = 0
+    while j &+ 64 <= n {
+        var a0 = SIMD32<UInt16>(), a1 = SIMD32<UInt16>()
+        var t = 0
+        while t < taps {
+            let h = UnsafeRawPointer(hi[t] + j), l = UnsafeRawPointer(lo[t] + j)
+            a0 = a0 &+ (h.loadUnaligned(as: SIMD32<UInt16>.self) &- l.loadUnaligned(as: SIMD32<UInt16>.self))
+            a1 = a1 &+ (h.loadUnaligned(fromByteOffset: 64, as: SIMD32<UInt16>.self)
+                        &- l.loadUnaligned(fromByteOffset: 64, as: SIMD32<UInt16>.self))
+            t &+= 1
+        }
+        let q = UnsafeMutableRawPointer(o + j)
+        q.storeBytes(of: a0, as: SIMD32<UInt16>.self)
+        q.storeBytes(of: a1, toByteOffset: 64, as: SIMD32<UInt16>.self)
+        j &+= 64
+    }
+    while j &+ 8 <= n {
+        var a = SIMD8<UInt16>()
+        var t = 0
+        while t < taps {
+            a = a &+ (UnsafeRawPointer(hi[t] + j).loadUnaligned(as: SIMD8<UInt16>.self)
+                      &- UnsafeRawPointer(lo[t] + j).loadUnaligned(as: SIMD8<UInt16>.self))
+            t &+= 1
+        }
+        UnsafeMutableRawPointer(o + j).storeBytes(of: a, as: SIMD8<UInt16>.self)
+        j &+= 8
+    }
+    while j < n {
+        var a: UInt16 = 0
+        var t = 0
+        while t < taps { a = a &+ (hi[t][j] &- lo[t][j]); t &+= 1 }
+        o[j] = a
+        j &+= 1
+    }
+}
+
+/// `o[j] = scale · Double(a[j] + b[j])` for j in 0..<n (b[j] read only when `hasB`): exact
+/// conversion (the 2⁵² trick), then one multiplication.
+public func avx2DefocusScaleRowF64(_ o: UnsafeMutablePointer<Double>, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>,
+                                  hasB: Bool, scale: Double, n: Int) {
+    let sc = SIMD8<Double>(repeating: scale)
+    let magic = SIMD8<UInt64>(repeating: 0x4330_0000_0000_0000)
+    var j = 0
+    if hasB {
+        while j &+ 8 <= n {
+            let v = SIMD8<UInt64>(truncatingIfNeeded: UnsafeRawPointer(a + j).loadUnaligned(as: SIMD8<UInt16>.self))
+                &+ SIMD8<UInt64>(truncatingIfNeeded: UnsafeRawPointer(b + j).loadUnaligned(as: SIMD8<UInt16>.self))
+            UnsafeMutableRawPointer(o + j).storeBytes(of: (unsafeBitCast(v | magic, to: SIMD8<Double>.self) - 0x1p52) * sc,
+                                                      as: SIMD8<Double>.self)
+            j &+= 8
+        }
+    } else {
+        while j &+ 8 <= n {
+            let v = SIMD8<UInt64>(truncatingIfNeeded: UnsafeRawPointer(a + j).loadUnaligned(as: SIMD8<UInt16>.self))
+            UnsafeMutableRawPointer(o + j).storeBytes(of: (unsafeBitCast(v | magic, to: SIMD8<Double>.self) - 0x1p52) * sc,
+                                                      as: SIMD8<Double>.self)
+            j &+= 8
+        }
+    }
+    while j < n {
+        var v = UInt64(truncatingIfNeeded: a[j])
+        if hasB { v = v &+ UInt64(truncatingIfNeeded: b[j]) }
+        o[j] = (Double(bitPattern: v | 0x4330_0000_0000_0000) - 0x1p52) * scale
+        j &+= 1
+    }
+}
+
+/// `o[j] = np.uint8(clip(Σ_g w[g]·(Σ_{t ∈ group g} src[t][j]), 0, 1) · 255)` for j in 0..<n:
+/// group g is the next `counts[g]` rows of `src`, added in order, then multiplied by its weight
+/// and added to the sum (groups in order, separate multiply and add); v·255 is floored exactly
+/// by the 2⁵² trick (the low word of `f + 2⁵²` is the integer f); NaN gives 0.
+public func avx2DefocusWeightedBytesRowF64(_ o: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UnsafePointer<Double>>,
+                                          _ w: UnsafePointer<Double>, counts: UnsafePointer<Int>, groups: Int, n: Int) {
+    let zero = SIMD8<Double>(), one = SIMD8<Double>(repeating: 1), m = SIMD8<Double>(repeating: 0x1p52)
+    let c255 = SIMD8<Double>(repeating: 255)
+    var j = 0
+    while j &+ 32 <= n {
+        var a0 = SIMD8<Double>(), a1 = SIMD8<Double>(), a2 = SIMD8<Double>(), a3 = SIMD8<Double>()
+        var t = 0, g = 0
+        while g < groups {
+            let p = UnsafeRawPointer(src[t] + j)
+            var s0 = p.loadUnaligned(as: SIMD8<Double>.self), s1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+            var s2 = p.loadUnaligned(fromByteOffset: 128, as: SIMD8<Double>.self)
+            var s3 = p.loadUnaligned(fromByteOffset: 192, as: SIMD8<Double>.self)
+            let end = t &+ counts[g]
+            t &+= 1
+            while t < end {
+                let q = UnsafeRawPointer(src[t] + j)
+                s0 = s0 + q.loadUnaligned(as: SIMD8<Double>.self)
+                s1 = s1 + q.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                s2 = s2 + q.loadUnaligned(fromByteOffset: 128, as: SIMD8<Double>.self)
+                s3 = s3 + q.loadUnaligned(fromByteOffset: 192, as: SIMD8<Double>.self)
+                t &+= 1
+            }
+            let k = SIMD8<Double>(repeating: w[g])
+            a0 = a0 + s0 * k
+            a1 = a1 + s1 * k
+            a2 = a2 + s2 * k
+            a3 = a3 + s3 * k
+            g &+= 1
+        }
+        a0 = a0.replacing(with: zero, where: a0 .< zero); a0 = a0.replacing(with: one, where: a0 .> one) * c255
+        a1 = a1.replacing(with: zero, where: a1 .< zero); a1 = a1.replacing(with: one, where: a1 .> one) * c255
+        a2 = a2.replacing(with: zero, where: a2 .< zero); a2 = a2.replacing(with: one, where: a2 .> one) * c255
+        a3 = a3.replacing(with: zero, where: a3 .< zero); a3 = a3.replacing(with: one, where: a3 .> one) * c255
+        var f0 = (a0 + m) - m, f1 = (a1 + m) - m, f2 = (a2 + m) - m, f3 = (a3 + m) - m
+        f0 = f0.replacing(with: f0 - one, where: f0 .> a0); f1 = f1.replacing(with: f1 - one, where: f1 .> a1)
+        f2 = f2.replacing(with: f2 - one, where: f2 .> a2); f3 = f3.replacing(with: f3 - one, where: f3 .> a3)
+        let b0 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f0 + m, to: SIMD8<UInt64>.self)),
+                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f1 + m, to: SIMD8<UInt64>.self)))
+        let b1 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f2 + m, to: SIMD8<UInt64>.self)),
+                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f3 + m, to: SIMD8<UInt64>.self)))
+        UnsafeMutableRawPointer(o + j).storeBytes(
+            of: SIMD32<UInt8>(lowHalf: SIMD16<UInt8>(truncatingIfNeeded: b0), highHalf: SIMD16<UInt8>(truncatingIfNeeded: b1)),
+            as: SIMD32<UInt8>.self)
+        j &+= 32
+    }
+    while j < n {
+        var a = 0.0
+        var t = 0, g = 0
+        while g < groups {
+            var s = src[t][j]
+            let end = t &+ counts[g]
+            t &+= 1
+            while t < end { s = s + src[t][j]; t &+= 1 }
+            a = a + s * w[g]
+            g &+= 1
+        }
+        if a < 0 { a = 0 }
+        if a > 1 { a = 1 }
+        let x = a * 255, mm = 0x1p52
+        var f = (x + mm) - mm
+        if f > x { f = f - 1 }
+        o[j] = UInt8(truncatingIfNeeded: (f + mm).bitPattern)
+        j &+= 1
+    }
+}
+
+// MARK: - Score-row statistics (template: scripts/isa_templates/row_stats.swift)
+//
+// One pass over a row of k float32 scores for the robustness metrics: validity, argmax (first
+// maximal index), the rank of the label (classes scoring strictly higher) and, for logits, the
+// softmax sums Σ e^(z−m) and Σ e^(2(z−m)) with a float64 exp (max relative error ≈ 2 ulp) —
+// IEEE add/mul/div and bit operations only, so every ISA instance gives the same bits.
+
+/// e^x for SIMD8<Double> with x ≤ 0: x = n·ln2 + r (|r| ≤ ½ln2, ln2 split in two parts),
+/// e^r by its Taylor series to r¹³, times 2ⁿ; x < −708 gives 0 (such terms are below 1e-307
+/// of the row's largest term, which is 1).
+@inline(__always)
+func avx2ExpNonPositiveF64(_ x: SIMD8<Double>) -> SIMD8<Double> {
+    let magic = SIMD8<Double>(repeating: 6_755_399_441_055_744.0)  // 1.5·2⁵²
+    let xc = x.replacing(with: -708, where: x .< -708)
+    let t = xc * 1.4426950408889634073599 + magic
+    let n = t - magic
+    let r = (xc - n * 0.693147180369123816490) - n * 1.90821492927058770002e-10
+    var p = r * (1.0 / 6_227_020_800) + 1.0 / 479_001_600
+    p = p * r + 1.0 / 39_916_800
+    p = p * r + 1.0 / 3_628_800
+    p = p * r + 1.0 / 362_880
+    p = p * r + 1.0 / 40320
+    p = p * r + 1.0 / 5040
+    p = p * r + 1.0 / 720
+    p = p * r + 1.0 / 120
+    p = p * r + 1.0 / 24
+    p = p * r + 1.0 / 6
+    p = p * r + 0.5
+    p = p * r + 1
+    p = p * r + 1
+    let bits = (unsafeBitCast(t, to: SIMD8<UInt64>.self) &- 0x4338_0000_0000_0000 &+ 1023) &<< 52
+    let e = p * unsafeBitCast(bits, to: SIMD8<Double>.self)
+    return e.replacing(with: 0, where: x .< -708)
+}
+
+/// Statistics of `row[0..<k]` (k ≥ 1) with label `label` (0 ≤ label < k):
+/// returns (valid: every value finite, argmax, rank, max, Σ e^(z−max), Σ e^(2(z−max))); the
+/// exp sums are computed only when `logits` is true (else 0).
+public func avx2ScoreRowStats(_ row: UnsafePointer<Float>, _ k: Int, _ label: Int, _ logits: Bool)
+    -> (valid: Bool, argmax: Int, rank: Int, max: Float, sumExp: Double, sumExp2: Double) {
+    var best = 0
+    var m = row[0]
+    var finite = true
+    let ly = row[label]
+    var rank = 0
+    var j = 0
+    while j < k {
+        let v = row[j]
+        if !(v - v == 0) { finite = false }
+        if v > m { m = v; best = j }
+        if v > ly { rank &+= 1 }
+        j &+= 1
+    }
+    if !finite || !(m - m == 0) { return (false, 0, 0, 0, 0, 0) }
+    guard logits else { return (true, best, rank, m, 0, 0) }
+    let md = SIMD8<Double>(repeating: Double(m))
+    var s1 = SIMD8<Double>(), s2 = SIMD8<Double>()
+    j = 0
+    while j &+ 8 <= k {
+        let v = SIMD8<Float>(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self))
+        var d = SIMD8<Double>()
+        d[0] = Double(v[0]); d[1] = Double(v[1]); d[2] = Double(v[2]); d[3] = Double(v[3])
+        d[4] = Double(v[4]); d[5] = Double(v[5]); d[6] = Double(v[6]); d[7] = Double(v[7])
+        let e = avx2ExpNonPositiveF64(d - md)
+        s1 = s1 + e
+        s2 = s2 + e * e
+        j &+= 8
+    }
+    if j < k {
+        var d = SIMD8<Double>(repeating: -1000)
+        var i = 0
+        while j &+ i < k { d[i] = Double(row[j &+ i]) - Double(m); i &+= 1 }
+        let e = avx2ExpNonPositiveF64(d)
+        s1 = s1 + e
+        s2 = s2 + e * e
+    }
+    // A fixed reduction order (the same on every ISA).
+    let t1 = ((s1[0] + s1[1]) + (s1[2] + s1[3])) + ((s1[4] + s1[5]) + (s1[6] + s1[7]))
+    let t2 = ((s2[0] + s2[1]) + (s2[2] + s2[3])) + ((s2[4] + s2[5]) + (s2[6] + s2[7]))
+    return (true, best, rank, m, t1, t2)
+}

@@ -172,6 +172,15 @@ C_TO_CTYPES = {
     "stalwart_pipeline *": "LP_stalwart_pipeline",
     "const stalwart_pipeline *": "LP_stalwart_pipeline",
     "stalwart_pipeline * *": "LP_LP_stalwart_pipeline",
+    "stalwart_metric *": "LP_stalwart_metric",
+    "const stalwart_metric *": "LP_stalwart_metric",
+    "stalwart_metric * *": "LP_LP_stalwart_metric",
+    "int64_t": "c_long",
+    "double": "c_double",
+    "double *": "LP_c_double",
+    "const int64_t *": "LP_c_long",
+    "const char * const *": "LP_c_char_p",
+    "stalwart_metric * const *": "LP_LP_stalwart_metric",
 }
 
 
@@ -236,7 +245,7 @@ def test_status_codes_match_header():
 def test_versions(lib_path):
     import stalwart
 
-    assert stalwart.api_version() == stalwart.API_VERSION == 2
+    assert stalwart.api_version() == stalwart.API_VERSION == 3
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", stalwart.version()), stalwart.version()
     assert stalwart.__version__ == stalwart.version()
 
@@ -296,7 +305,7 @@ def test_abi_mismatch_refused(tmp_path):
     env["STALWART_LIB"] = str(so)
     proc = subprocess.run([sys.executable, "-c", "import stalwart"], capture_output=True, text=True, env=env)
     assert proc.returncode != 0
-    assert "ImportError" in proc.stderr and "version 2" in proc.stderr and "version 1" in proc.stderr, proc.stderr
+    assert "ImportError" in proc.stderr and "version 3" in proc.stderr and "version 1" in proc.stderr, proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------

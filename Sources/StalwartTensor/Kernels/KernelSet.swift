@@ -93,6 +93,8 @@ struct KernelSet: @unchecked Sendable {
     var streams: RandomStreamKernels = .portable
     /// Float64 filter rows of the blur corruptions (see `FilterRowKernels`).
     var filterRows: FilterRowKernels = .portable
+    /// Score-row statistics of the metrics (see `ScoreRowKernels`).
+    var scoreRows: ScoreRowKernels = .portable
 
     /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
     /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
@@ -140,7 +142,8 @@ struct KernelSet: @unchecked Sendable {
                 resample8: Resample8Kernels(isa: "avx512", vertical: avx512ResampleVertical8, horizontal: avx512ResampleHorizontal8),
                 streams: RandomStreamKernels(isa: "avx512", normals: avx512PhiloxNormals, units: avx512PhiloxUnits, words: avx512PhiloxWords),
                 filterRows: FilterRowKernels(isa: "avx512", weightedSum: { avx512WeightedSumRowF64($0, $1, $2, taps: $3, n: $4) },
-                                             symmetric: { avx512SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }))
+                                             symmetric: { avx512SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }),
+                scoreRows: ScoreRowKernels(isa: "avx512", stats: { avx512ScoreRowStats($0, $1, $2, $3) }))
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
@@ -163,7 +166,8 @@ struct KernelSet: @unchecked Sendable {
                 resample8: Resample8Kernels(isa: "avx2", vertical: avx2ResampleVertical8, horizontal: avx2ResampleHorizontal8),
                 streams: RandomStreamKernels(isa: "avx2", normals: avx2PhiloxNormals, units: avx2PhiloxUnits, words: avx2PhiloxWords),
                 filterRows: FilterRowKernels(isa: "avx2", weightedSum: { avx2WeightedSumRowF64($0, $1, $2, taps: $3, n: $4) },
-                                             symmetric: { avx2SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }))
+                                             symmetric: { avx2SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }),
+                scoreRows: ScoreRowKernels(isa: "avx2", stats: { avx2ScoreRowStats($0, $1, $2, $3) }))
         case .generic:
             return .generic
         }
@@ -241,6 +245,25 @@ public struct FilterRowKernels: @unchecked Sendable {
     public static var supported: [FilterRowKernels] { KernelSet.supported.map(\.filterRows) }
 }
 
+/// One pass over a row of float32 scores for the metrics (scripts/isa_templates/row_stats.swift):
+/// (row, k, label, logits) → (valid, argmax, rank of the label, max, Σ e^(z−max), Σ e^(2(z−max))).
+/// Same bits on every ISA. Thread-safe.
+public struct ScoreRowKernels: @unchecked Sendable {
+    public typealias Stats = (_ row: UnsafePointer<Float>, _ k: Int, _ label: Int, _ logits: Bool)
+        -> (valid: Bool, argmax: Int, rank: Int, max: Float, sumExp: Double, sumExp2: Double)
+    public let isa: String
+    public let stats: Stats
+
+    init(isa: String, stats: @escaping Stats) { self.isa = isa; self.stats = stats }
+
+    static let portable = ScoreRowKernels(isa: "portable", stats: { portableScoreRowStats($0, $1, $2, $3) })
+
+    /// The instance of the kernel set in use (`STALWART_ISA` honoured).
+    public static var current: ScoreRowKernels { KernelSet.current.scoreRows }
+    /// Every instance this CPU can run (for tests).
+    public static var supported: [ScoreRowKernels] { KernelSet.supported.map(\.scoreRows) }
+}
+
 /// The ISA versions of Pillow's two 8-bit resampling passes, for StalwartPreprocess's `Resize`
 /// (which keeps its portable loops for the generic set and tests them against these).
 ///
@@ -270,4 +293,64 @@ public struct Resample8Kernels: @unchecked Sendable {
 
     /// The passes of every ISA this CPU supports (for tests).
     public static var supported: [Resample8Kernels] { KernelSet.supported.compactMap(\.resample8) }
+}
+
+/// The row kernels of defocus_blur's decomposed disk filter (scripts/isa_templates/filter_rows.swift,
+/// "defocus_blur rows"): integer parts exact, float64 sums with separate multiply and add in a
+/// fixed order, so every ISA instance returns the same bits. Callers own and size every buffer;
+/// nothing is checked here. Thread-safe.
+public struct DefocusRowKernels: @unchecked Sendable {
+    /// `d[i] = s[i] &+ b[i]` (wrapping): (d, s, b, n).
+    public typealias AddRow = (_ d: UnsafeMutablePointer<UInt16>, _ s: UnsafePointer<UInt16>,
+                               _ b: UnsafePointer<UInt16>, _ n: Int) -> Void
+    /// `d[i] = Double(b[i])`: (d, b, n).
+    public typealias ToDoubles = (_ d: UnsafeMutablePointer<Double>, _ b: UnsafePointer<UInt16>, _ n: Int) -> Void
+    /// `o[j] = Σ_t hi[t][j] &− lo[t][j]` in wrapping UInt16: (o, lo, hi, taps, n).
+    public typealias DiskRow = (_ o: UnsafeMutablePointer<UInt16>, _ lo: UnsafePointer<UnsafePointer<UInt16>>,
+                                _ hi: UnsafePointer<UnsafePointer<UInt16>>, _ taps: Int, _ n: Int) -> Void
+    /// `o[j] = scale · Double(a[j] + b[j])`, b read only when `hasB`: (o, a, b, hasB, scale, n).
+    public typealias ScaleRow = (_ o: UnsafeMutablePointer<Double>, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>,
+                                 _ hasB: Bool, _ scale: Double, _ n: Int) -> Void
+    /// `o[j] = np.uint8(clip(Σ_g w[g]·Σ_{t ∈ group g} src[t][j], 0, 1)·255)`, group g being the
+    /// next `counts[g]` rows, in order: (o, src, w, counts, groups, n).
+    public typealias WeightedBytes = (_ o: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UnsafePointer<Double>>,
+                                      _ w: UnsafePointer<Double>, _ counts: UnsafePointer<Int>, _ groups: Int, _ n: Int) -> Void
+    /// "avx512", "avx2" or "portable".
+    public let isa: String
+    public let addRow: AddRow
+    public let toDoubles: ToDoubles
+    public let diskRow: DiskRow
+    public let scaleRow: ScaleRow
+    public let weightedBytes: WeightedBytes
+
+    static func make(_ isa: KernelISA) -> DefocusRowKernels {
+        switch isa {
+        case .avx512:
+            return DefocusRowKernels(
+                isa: "avx512", addRow: { avx512DefocusAddRowU16($0, $1, $2, n: $3) },
+                toDoubles: { avx512DefocusU16ToF64Row($0, $1, n: $2) },
+                diskRow: { avx512DefocusDiskRowU16($0, $1, $2, taps: $3, n: $4) },
+                scaleRow: { avx512DefocusScaleRowF64($0, $1, $2, hasB: $3, scale: $4, n: $5) },
+                weightedBytes: { avx512DefocusWeightedBytesRowF64($0, $1, $2, counts: $3, groups: $4, n: $5) })
+        case .avx2:
+            return DefocusRowKernels(
+                isa: "avx2", addRow: { avx2DefocusAddRowU16($0, $1, $2, n: $3) },
+                toDoubles: { avx2DefocusU16ToF64Row($0, $1, n: $2) },
+                diskRow: { avx2DefocusDiskRowU16($0, $1, $2, taps: $3, n: $4) },
+                scaleRow: { avx2DefocusScaleRowF64($0, $1, $2, hasB: $3, scale: $4, n: $5) },
+                weightedBytes: { avx2DefocusWeightedBytesRowF64($0, $1, $2, counts: $3, groups: $4, n: $5) })
+        case .generic:
+            return DefocusRowKernels(
+                isa: "portable", addRow: { portableDefocusAddRowU16($0, $1, $2, n: $3) },
+                toDoubles: { portableDefocusU16ToF64Row($0, $1, n: $2) },
+                diskRow: { portableDefocusDiskRowU16($0, $1, $2, taps: $3, n: $4) },
+                scaleRow: { portableDefocusScaleRowF64($0, $1, $2, hasB: $3, scale: $4, n: $5) },
+                weightedBytes: { portableDefocusWeightedBytesRowF64($0, $1, $2, counts: $3, groups: $4, n: $5) })
+        }
+    }
+
+    /// The instance of the kernel set in use (`KernelSet.current`, `STALWART_ISA` honoured).
+    public static let current = make(KernelSet.current.isa)
+    /// Every instance this CPU can run, the portable one included (for tests).
+    public static var supported: [DefocusRowKernels] { KernelSet.supported.map { make($0.isa) } }
 }

@@ -27,6 +27,7 @@ from .errors import (
 from .image import PRESETS, Pipeline, decode_image, encode_image, load_image, preprocess, resize, save_image
 from .model import Model, TensorInfo
 from .shift import CORRUPTION_SUBSETS, corrupt, corruption_names
+from . import metrics
 
 #: The C API version these bindings were written for (STALWART_API_VERSION).
 API_VERSION = _lib.API_VERSION
@@ -64,6 +65,7 @@ __all__ = [
     "corrupt",
     "corruption_names",
     "CORRUPTION_SUBSETS",
+    "metrics",
     "API_VERSION",
     "library_path",
     "__version__",

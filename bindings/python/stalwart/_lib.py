@@ -31,7 +31,7 @@ from pathlib import Path
 from . import errors
 
 #: STALWART_API_VERSION of the include/stalwart.h these bindings implement.
-API_VERSION = 2
+API_VERSION = 3
 #: STALWART_MAX_RANK: the largest tensor rank that crosses the C boundary.
 MAX_RANK = 8
 
@@ -94,8 +94,16 @@ class stalwart_pipeline(ctypes.Structure):
     """Opaque ``stalwart_pipeline``."""
 
 
+class stalwart_metric(ctypes.Structure):
+    """Opaque ``stalwart_metric``."""
+
+
 ImagePtr = POINTER(stalwart_image)
 PipelinePtr = POINTER(stalwart_pipeline)
+MetricPtr = POINTER(stalwart_metric)
+
+SCORES_LOGITS = 0
+SCORES_PROBABILITIES = 1
 
 DECODE_EXIF_ORIENTATION = 1
 FORMAT_PNG = 1
@@ -216,6 +224,54 @@ FUNCTIONS: dict[str, tuple[object, list, bool]] = {
         [POINTER(c_uint8), c_int32, c_int32, c_int32, c_char_p, c_int32, c_int32, POINTER(ctypes.c_double),
          c_size_t, POINTER(c_uint8), c_size_t],
         True),
+    # Robustness metrics (API 3).
+    "stalwart_metric_create": (stalwart_status, [c_char_p, POINTER(MetricPtr)], True),
+    "stalwart_metric_add": (
+        stalwart_status, [MetricPtr, POINTER(c_float), c_int64, c_int64, POINTER(c_int64), c_int32], True),
+    "stalwart_metric_add_all": (
+        stalwart_status, [POINTER(MetricPtr), c_size_t, POINTER(c_float), c_int64, c_int64, POINTER(c_int64), c_int32],
+        True),
+    "stalwart_metric_merge": (stalwart_status, [MetricPtr, MetricPtr], True),
+    "stalwart_metric_serialize": (stalwart_status, [MetricPtr, POINTER(POINTER(c_uint8)), POINTER(c_size_t)], True),
+    "stalwart_metric_deserialize": (stalwart_status, [POINTER(c_uint8), c_size_t, POINTER(MetricPtr)], True),
+    "stalwart_metric_result": (stalwart_status, [MetricPtr, POINTER(ctypes.c_double), c_size_t, POINTER(c_size_t)], True),
+    "stalwart_metric_result_name": (c_char_p, [MetricPtr, c_size_t], False),
+    "stalwart_metric_free": (None, [MetricPtr], False),
+    "stalwart_temperature_fit": (
+        stalwart_status, [POINTER(c_float), c_int64, c_int64, POINTER(c_int64), POINTER(ctypes.c_double)], True),
+    "stalwart_mce": (
+        stalwart_status,
+        [POINTER(c_char_p), POINTER(ctypes.c_double), c_size_t, ctypes.c_double, POINTER(ctypes.c_double),
+         ctypes.c_double, POINTER(ctypes.c_double), POINTER(ctypes.c_double), POINTER(ctypes.c_double),
+         POINTER(ctypes.c_double)],
+        True),
+    "stalwart_pm_k": (
+        stalwart_status,
+        [POINTER(c_uint8), c_size_t, POINTER(c_int64), POINTER(c_int64), POINTER(c_uint8), c_size_t, c_int64,
+         POINTER(ctypes.c_double)],
+        True),
+    "stalwart_factor_accuracy": (
+        stalwart_status,
+        [POINTER(ctypes.c_double), POINTER(c_uint8), c_size_t, POINTER(ctypes.c_double), POINTER(ctypes.c_double),
+         POINTER(c_int64), c_size_t, POINTER(c_size_t), POINTER(ctypes.c_double)],
+        True),
+    "stalwart_effective_robustness": (
+        stalwart_status,
+        [POINTER(ctypes.c_double), POINTER(ctypes.c_double), c_size_t, ctypes.c_double, ctypes.c_double,
+         POINTER(ctypes.c_double), POINTER(ctypes.c_double), POINTER(ctypes.c_double)],
+        True),
+    # Label spaces (API 3).
+    "stalwart_labelspace_count": (c_size_t, [], False),
+    "stalwart_labelspace_name": (c_char_p, [c_size_t], False),
+    "stalwart_labelspace_classes": (stalwart_status, [c_char_p, POINTER(c_size_t)], True),
+    "stalwart_labelspace_class_name": (stalwart_status, [c_char_p, c_size_t, POINTER(c_char_p)], True),
+    "stalwart_labelspace_members": (
+        stalwart_status, [c_char_p, c_size_t, POINTER(c_int64), c_size_t, POINTER(c_size_t)], True),
+    "stalwart_labelspace_project": (
+        stalwart_status, [c_char_p, POINTER(c_float), c_int64, c_int64, c_int32, c_int32, c_float, POINTER(c_float), c_size_t],
+        True),
+    "stalwart_labelspace_predict": (
+        stalwart_status, [c_char_p, POINTER(c_float), c_int64, c_int64, POINTER(c_int64), c_size_t], True),
 }
 
 # ---------------------------------------------------------------------------------------------
