@@ -52,38 +52,53 @@ struct Corrupt: ParsableCommand {
         } catch let e as ExitCode { throw e } catch { throw fail(error) }
     }
 
+    /// What the workers of `runJobs` share: progress, failures and the decoded inputs of the
+    /// images in flight. Every access holds `lock`.
+    final class RunState: @unchecked Sendable {
+        let lock = NSLock()
+        var done = 0
+        var failures: [String] = []
+        var cache: [String: Image] = [:]   // decoded inputs, shared by the jobs of one image
+
+        func cached(_ rel: String) -> Image? { lock.lock(); defer { lock.unlock() }; return cache[rel] }
+        func store(_ rel: String, _ img: Image) {
+            lock.lock(); defer { lock.unlock() }
+            if cache.count > 64 { cache.removeAll() }
+            cache[rel] = img
+        }
+        func fail(_ message: String) { lock.lock(); failures.append(message); lock.unlock() }
+        func finishOne() -> Int { lock.lock(); defer { lock.unlock() }; done += 1; return done }
+    }
+
     func runJobs(_ jobs: [(rel: String, c: Corruption, s: Int, out: String)], mode m: CorruptionMode) throws {
         let workers = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
-        let lock = NSLock()
-        var done = 0, failures: [String] = []
+        let state = RunState()
         let start = Date()
-        var cache: [String: Image] = [:]   // decoded inputs, shared by the jobs of one image
         let queue = DispatchQueue(label: "stalwart.corrupt", attributes: .concurrent)
         let group = DispatchGroup()
         let sem = DispatchSemaphore(value: workers)
+        let (inDir, seed, quality) = (self.inDir, self.seed, self.quality)
         for job in jobs {
             sem.wait()
             group.enter()
             queue.async {
                 defer { sem.signal(); group.leave() }
                 do {
-                    lock.lock(); let cached = cache[job.rel]; lock.unlock()
-                    let img = try cached ?? ImageCodec.decode(path: "\(self.inDir)/\(job.rel)")
-                    if cached == nil { lock.lock(); if cache.count > 64 { cache.removeAll() }; cache[job.rel] = img; lock.unlock() }
-                    let out = try Corruptions.apply(img, job.c, severity: job.s, seed: self.seed, key: Corrupt.key(job.rel), mode: m)
-                    try Corrupt.writeAtomically(out, to: job.out, quality: self.quality)
+                    let cached = state.cached(job.rel)
+                    let img = try cached ?? ImageCodec.decode(path: "\(inDir)/\(job.rel)")
+                    if cached == nil { state.store(job.rel, img) }
+                    let out = try Corruptions.apply(img, job.c, severity: job.s, seed: seed, key: Corrupt.key(job.rel), mode: m)
+                    try Corrupt.writeAtomically(out, to: job.out, quality: quality)
                 } catch {
-                    lock.lock(); failures.append("\(job.rel) \(job.c.rawValue)/\(job.s): \((error as? StalwartError)?.message ?? "\(error)")"); lock.unlock()
+                    state.fail("\(job.rel) \(job.c.rawValue)/\(job.s): \((error as? StalwartError)?.message ?? "\(error)")")
                 }
-                lock.lock()
-                done += 1
-                let d = done
-                lock.unlock()
+                let d = state.finishOne()
                 if d % 10 == 0 || d == jobs.count { Corrupt.progress(d, jobs.count, start) }
             }
         }
         group.wait()
         FileHandle.standardError.write(Data("\n".utf8))
+        let failures = state.failures
         if !failures.isEmpty {
             for f in failures.prefix(20) { FileHandle.standardError.write(Data("stalwart: error: \(f)\n".utf8)) }
             throw StalwartError.invalidArgument("\(failures.count) of \(jobs.count) outputs failed (rerun to retry them)")
