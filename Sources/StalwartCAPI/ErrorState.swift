@@ -72,3 +72,13 @@ enum StatusNames {
         return UnsafeRawPointer(str.utf8Start).assumingMemoryBound(to: CChar.self)
     }
 }
+
+/// A malloc'd copy of `bytes` for the caller to release with `stalwart_free` (at least one
+/// byte is allocated, so an empty result is still a valid pointer).
+func mallocCopy(_ bytes: [UInt8]) throws -> UnsafeMutablePointer<UInt8> {
+    guard let buf = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: UInt8.self) else {
+        throw StalwartError.outOfMemory("cannot allocate \(bytes.count) bytes")
+    }
+    bytes.withUnsafeBufferPointer { src in if let b = src.baseAddress { buf.update(from: b, count: bytes.count) } }
+    return buf
+}

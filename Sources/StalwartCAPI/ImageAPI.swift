@@ -184,11 +184,7 @@ public func stalwart_image_encode(_ image: OpaquePointer?, _ format: Int32, _ qu
             bytes = try ImageCodec.encodeJPEG(img, quality: Int(quality))
         default: throw StalwartError.invalidArgument("unknown format \(format) (STALWART_FORMAT_PNG or STALWART_FORMAT_JPEG)")
         }
-        guard let buf = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: UInt8.self) else {
-            throw StalwartError.outOfMemory("cannot allocate \(bytes.count) bytes")
-        }
-        bytes.withUnsafeBufferPointer { src in if let b = src.baseAddress { buf.update(from: b, count: bytes.count) } }
-        outData.pointee = buf
+        outData.pointee = try mallocCopy(bytes)
         outSize.pointee = bytes.count
     }
 }

@@ -92,11 +92,7 @@ public func stalwart_metric_serialize(_ metric: OpaquePointer?, _ outData: Unsaf
     }
     return ErrorState.guarded {
         let bytes = m.box.serialize()
-        guard let p = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: UInt8.self) else {
-            throw StalwartError.outOfMemory("\(bytes.count) bytes for a serialized metric")
-        }
-        bytes.withUnsafeBufferPointer { b in if let base = b.baseAddress { p.update(from: base, count: bytes.count) } }
-        outData.pointee = p
+        outData.pointee = try mallocCopy(bytes)
         outSize.pointee = bytes.count
     }
 }
