@@ -132,6 +132,7 @@ extension Corruptions {
     static func pixelate(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         let c = [0.6, 0.5, 0.4, 0.3, 0.25][ctx.severity - 1]
         let w = max(1, Int(Double(x.width) * c)), h = max(1, Int(Double(x.height) * c))
+        if let fast = pixelateBands(x, width: w, height: h, hendrycks: ctx.mode == .hendrycks) { return fast }
         let small = try Resize.resize(x, width: w, height: h, filter: .box)
         return try Resize.resize(small, width: x.width, height: x.height,
                                  filter: ctx.mode == .hendrycks ? .box : .nearest)
@@ -141,9 +142,139 @@ extension Corruptions {
     /// and reload, through TurboJPEG.
     static func jpegCompression(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         let q = [25, 18, 15, 10, 7][ctx.severity - 1]
+        if let fast = jpegStrips(x, quality: q) { return fast }
         let bytes = try ImageCodec.encodeJPEG(x, quality: q, subsampling: .s420)
         return try bytes.withUnsafeBytes { try ImageCodec.decode($0) }
     }
+}
+
+// MARK: - Pixelate and JPEG, row-parallel
+
+/// A flag parallel blocks may raise concurrently (lock-guarded).
+private final class ndFlag: @unchecked Sendable {
+    private let lock = Lock()
+    private var raised = false
+    func set() { lock.lock(); raised = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+}
+
+/// `pixelate` split over the thread pool, or nil (then the caller takes the plain path) when
+/// the band resampler does not apply (4 channels, a side that does not shrink, ...).
+/// BOX downscale to `w`×`h`: each band of output rows through `Resize.resizedRows8` (the full
+/// image's tables, sliced: the same bytes as the whole resize). NEAREST upscale: Pillow's index
+/// mapping (`Resize.nearestIndices`, the same double accumulation as `Resize`), fused with the
+/// downscale: each block of output rows computes the small rows it reads, then copies pixels.
+/// `.hendrycks` (BOX up) runs the upscale as a second banded resize.
+private func pixelateBands(_ x: Image, width w: Int, height h: Int, hendrycks: Bool) -> Image? {
+    let W = x.width, H = x.height, C = x.channels
+    guard C == 1 || C == 3, w != W, h != H, w >= 1, h >= 1 else { return nil }
+    let total = W * H * C
+    let failure = ndFlag()
+    var out: [UInt8]
+    if hendrycks {
+        if W == w || H == h { return nil }
+        var small = [UInt8](repeating: 0, count: w * h * C)
+        x.pixels.withUnsafeBufferPointer { src in
+            small.withUnsafeMutableBufferPointer { sb in
+                guard let sp = sb.baseAddress else { failure.set(); return }
+                BlurKernels.parallelRows(h, minRows: 16) { r in
+                    if !Resize.resizedRows8(src, width: W, height: H, channels: C, to: w, h, filter: .box,
+                                            rows: r, into: sp + r.lowerBound * w * C) { failure.set() }
+                }
+            }
+        }
+        if failure.isSet { return nil }
+        out = [UInt8](repeating: 0, count: total)
+        small.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { ob in
+                guard let op = ob.baseAddress else { failure.set(); return }
+                BlurKernels.parallelRows(H, minRows: 16) { r in
+                    if !Resize.resizedRows8(src, width: w, height: h, channels: C, to: W, H, filter: .box,
+                                            rows: r, into: op + r.lowerBound * W * C) { failure.set() }
+                }
+            }
+        }
+        return failure.isSet ? nil : try? Image(width: W, height: H, channels: C, pixels: out)
+    }
+    let xin = Resize.nearestIndices(inSize: w, outSize: W)
+    let yin = Resize.nearestIndices(inSize: h, outSize: H)
+    guard xin.count == W, yin.count == H, xin.allSatisfy({ $0 >= 0 }), yin.allSatisfy({ $0 >= 0 }) else { return nil }
+    // Block b reads small rows yin[first] ... yin[last] (non-decreasing).
+    for i in 1..<max(1, H) where yin[i] < yin[i - 1] { return nil }
+    let xoff = xin.map { $0 * C }
+    out = [UInt8](unsafeUninitializedCapacity: total) { buf, initialized in
+        initialized = total
+        guard let op = buf.baseAddress else { failure.set(); return }
+        x.pixels.withUnsafeBufferPointer { src in
+            xoff.withUnsafeBufferPointer { xb in
+                guard let xo = xb.baseAddress else { failure.set(); return }
+                // Two blocks per thread: balance without recomputing many shared small rows.
+                let minRows = max(16, H / max(1, 2 * BlurKernels.pool.threadCount))
+                BlurKernels.parallelRows(H, minRows: minRows) { r in
+                    let s0 = yin[r.lowerBound], s1 = yin[r.upperBound - 1] + 1
+                    let rowBytes = w * C, outRow = W * C
+                    let tmp = UnsafeMutablePointer<UInt8>.allocate(capacity: (s1 - s0) * rowBytes)
+                    defer { tmp.deallocate() }
+                    guard Resize.resizedRows8(src, width: W, height: H, channels: C, to: w, h, filter: .box,
+                                              rows: s0..<s1, into: tmp) else {
+                        failure.set()
+                        (op + r.lowerBound * outRow).initialize(repeating: 0, count: r.count * outRow)
+                        return
+                    }
+                    for y in r {
+                        let o = op + y * outRow
+                        if y > r.lowerBound && yin[y] == yin[y - 1] {
+                            o.initialize(from: o - outRow, count: outRow)
+                            continue
+                        }
+                        let srow = tmp + (yin[y] - s0) * rowBytes
+                        if C == 3 {
+                            var p = o
+                            for i in 0..<W {
+                                let q = srow + xo[i]
+                                p[0] = q[0]; p[1] = q[1]; p[2] = q[2]
+                                p += 3
+                            }
+                        } else {
+                            for i in 0..<W { o[i] = srow[xo[i]] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return failure.isSet ? nil : try? Image(width: W, height: H, channels: C, pixels: out)
+}
+
+/// `jpegCompression` as strips of `ImageCodec.jpegRoundTripRows` (16-row-aligned, one MCU row of
+/// context each side; byte-identical to the whole-image round trip, see JPEGStrips.swift), one
+/// strip per pool thread; nil (the caller takes the plain path) for non-RGB images or on any
+/// TurboJPEG failure.
+private func jpegStrips(_ x: Image, quality: Int) -> Image? {
+    let W = x.width, H = x.height
+    guard x.channels == 3 else { return nil }
+    let a = ImageCodec.jpegStripAlignment
+    let mcuRows = (H + a - 1) / a
+    // At least 4 MCU rows per strip, so the two context rows cost at most half a strip.
+    let strips = max(1, min(BlurKernels.pool.threadCount, mcuRows / 4))
+    let total = W * H * 3
+    let failure = ndFlag()
+    let out = [UInt8](unsafeUninitializedCapacity: total) { buf, initialized in
+        initialized = total
+        guard let op = buf.baseAddress else { failure.set(); return }
+        let body = { (s: Int) in
+            let r0 = min(H, (s * mcuRows / strips) * a), r1 = min(H, ((s + 1) * mcuRows / strips) * a)
+            guard r0 < r1 else { return }
+            do {
+                try ImageCodec.jpegRoundTripRows(x, quality: quality, rows: r0..<r1, into: op + r0 * W * 3)
+            } catch {
+                failure.set()
+                (op + r0 * W * 3).initialize(repeating: 0, count: (r1 - r0) * W * 3)
+            }
+        }
+        if strips == 1 { body(0) } else { BlurKernels.pool.parallelFor(strips, body) }
+    }
+    return failure.isSet ? nil : try? Image(width: W, height: H, channels: 3, pixels: out)
 }
 
 // MARK: - Fused counter-stream paths
