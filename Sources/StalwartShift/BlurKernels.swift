@@ -36,18 +36,46 @@ enum BlurKernels {
         FilterRowKernels.current.weightedSum(o, src, w, taps, n)
     }
 
-    /// `x / 255.` in float64, as `np.array(x) / 255.` (the 256 quotients looked up; rows in
-    /// parallel).
-    static func unitDoubles(_ x: Image) -> [Double] {
-        let table = (0..<256).map { Double($0) / 255 }
+    /// `Double(b) / 255` for every byte b (NumPy's `x / 255.`).
+    static let unitTable: [Double] = (0..<256).map { Double($0) / 255 }
+
+    /// Whether `kernels.unitRow` (division by fused multiply-adds) reproduces `unitTable` for
+    /// all 256 bytes; the table is the fallback otherwise.
+    static func unitRowIsExact(_ kernels: GaussianRowKernels) -> Bool {
+        let bytes = (0..<256).map { UInt8($0) }
+        var got = [Double](repeating: -1, count: 256)
+        bytes.withUnsafeBufferPointer { b in
+            got.withUnsafeMutableBufferPointer { g in
+                if let bp = b.baseAddress, let gp = g.baseAddress { kernels.unitRow(gp, bp, 1.0 / 255, 256) }
+            }
+        }
+        return (0..<256).allSatisfy { got[$0].bitPattern == unitTable[$0].bitPattern }
+    }
+
+    /// `unitRowIsExact` of the kernels in use (checked once).
+    static let currentUnitRowIsExact = unitRowIsExact(.current)
+
+    /// `d[i] = s[i] / 255.` for i in 0..<n (the same doubles as `unitTable`).
+    @inline(__always)
+    static func unitRow(_ d: UnsafeMutablePointer<Double>, _ s: UnsafePointer<UInt8>, n: Int,
+                        kernels: GaussianRowKernels, exact: Bool) {
+        if exact {
+            kernels.unitRow(d, s, 1.0 / 255, n)
+        } else {
+            unitTable.withUnsafeBufferPointer { t in for i in 0..<n { d[i] = t[Int(s[i])] } }
+        }
+    }
+
+    /// `x / 255.` in float64, as `np.array(x) / 255.` (rows in parallel).
+    static func unitDoubles(_ x: Image, kernels: GaussianRowKernels = .current) -> [Double] {
+        let exact = kernels.isa == GaussianRowKernels.current.isa ? currentUnitRowIsExact : unitRowIsExact(kernels)
         let n = x.pixels.count, rowLen = max(1, x.width * x.channels)
         return [Double](unsafeUninitializedCapacity: n) { out, count in
             x.pixels.withUnsafeBufferPointer { s in
-                table.withUnsafeBufferPointer { t in
-                    guard let d = out.baseAddress else { return }
-                    parallelRows(x.height) { ys in
-                        for i in (ys.lowerBound * rowLen)..<min(n, ys.upperBound * rowLen) { d[i] = t[Int(s[i])] }
-                    }
+                guard let d = out.baseAddress, let sp = s.baseAddress else { return }
+                parallelRows(x.height) { ys in
+                    let lo = min(n, ys.lowerBound * rowLen), hi = min(n, ys.upperBound * rowLen)
+                    if hi > lo { unitRow(d + lo, sp + lo, n: hi - lo, kernels: kernels, exact: exact) }
                 }
             }
             count = n
@@ -100,41 +128,70 @@ enum BlurKernels {
         return Array(phi[r...])
     }
 
-    /// `np.uint8(transform(scipy.ndimage.gaussian_filter(x, (σ, σ, 0), mode='nearest')))`:
-    /// correlate along rows (axis 0) then columns (axis 1), each output
-    /// `c·w0 + Σ_{d=r…1} (x[-d] + x[+d])·w_d` — SciPy's symmetric-kernel loop, farthest taps
-    /// first. Each block of rows runs the vertical pass into an edge-replicated line and the
-    /// horizontal pass from it, so no full-size intermediate is allocated.
-    static func gaussianNearestToBytes(_ buf: [Double], width w: Int, height h: Int, kernel k: [Double],
-                                       _ transform: (Double) -> Double) -> [UInt8] {
-        let r = k.count - 1, rowLen = w * 3
-        var out = [UInt8](repeating: 0, count: buf.count)
-        buf.withUnsafeBufferPointer { src in
+    /// `np.uint8(np.clip(scipy.ndimage.gaussian_filter(x / 255., (σ, σ, 0), mode='nearest'), 0, 1) * 255)`
+    /// for an HWC 3-channel image, `kernel` being the half kernel `w[0...r]`: correlate along
+    /// rows (axis 0) then columns (axis 1), each output `c·w0 + Σ_{d=r…1} (x[-d] + x[+d])·w_d` —
+    /// SciPy's symmetric-kernel loop, farthest taps first, in float64 (GaussianRowKernels: same
+    /// bits on every ISA). Each block of rows converts the source rows it needs (x / 255.) into
+    /// a ring of 2r + 4 cache-resident rows, runs the vertical pass four rows at a time into
+    /// edge-replicated lines and the horizontal pass from those straight to bytes: no full-size
+    /// intermediate is allocated.
+    static func gaussianNearestToBytes(_ x: Image, kernel k: [Double], kernels g: GaussianRowKernels = .current) -> [UInt8] {
+        let (w, h) = (x.width, x.height), r = k.count - 1, rowLen = x.width * 3
+        var out = [UInt8](repeating: 0, count: x.pixels.count)
+        guard w > 0, h > 0, r >= 0, x.channels == 3, x.pixels.count == rowLen * h else { return out }
+        let exact = g.isa == GaussianRowKernels.current.isa ? currentUnitRowIsExact : unitRowIsExact(g)
+        let group = 4, ringRows = 2 * r + group
+        // The vertical pass runs in column strips whose rows (2r + group of them) fit in L1.
+        let strip = max(32, (32768 / ((2 * r + group) * 8)) & ~31)
+        // Row strides rounded up to 64 bytes (strips are multiples of 32 doubles), so that the
+        // vertical pass loads whole cache lines.
+        let stride = (rowLen + 7) & ~7, lineLen = ((w + 2 * r) * 3 + 7) & ~7
+        x.pixels.withUnsafeBufferPointer { sb in
             out.withUnsafeMutableBufferPointer { dst in
-                k.withUnsafeBufferPointer { kp in
+                k.withUnsafeBufferPointer { kb in
+                    guard let src = sb.baseAddress, let kp = kb.baseAddress, let ob = dst.baseAddress else { return }
                     parallelRows(h) { ys in
-                        let line = UnsafeMutablePointer<Double>.allocate(capacity: (w + 2 * r) * 3)
-                        let row = UnsafeMutablePointer<Double>.allocate(capacity: rowLen)
-                        let vp = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: 2 * (r + 1))
-                        let hp = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: 2 * (r + 1))
-                        defer { line.deallocate(); row.deallocate(); vp.deallocate(); hp.deallocate() }
-                        let s = src.baseAddress!, c = UnsafePointer(line + r * 3)
-                        for d in 0...r { hp[d] = c - d * 3; hp[r + 1 + d] = c + d * 3 }
-                        for y in ys {
-                            for d in 0...r {
-                                vp[d] = s + max(y - d, 0) * rowLen
-                                vp[r + 1 + d] = s + min(y + d, h - 1) * rowLen
+                        let raw = UnsafeMutableRawPointer.allocate(byteCount: (ringRows * stride + group * lineLen) * 8, alignment: 64)
+                        let op = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: 2 * group)
+                        let sp = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: 2 * (group + 2 * r))
+                        defer { raw.deallocate(); op.deallocate(); sp.deallocate() }
+                        let ops = op + group, sps = sp + group + 2 * r  // per-strip offsets
+                        let ring = raw.bindMemory(to: Double.self, capacity: ringRows * stride + group * lineLen)
+                        let lines = ring + ringRows * stride
+                        // Line i holds r replicated pixels, the row, r replicated pixels; op[i] is
+                        // its first real element.
+                        for i in 0..<group { op[i] = lines + i * lineLen + r * 3 }
+                        var next = max(0, ys.lowerBound - r)  // the next source row to convert
+                        var y0 = ys.lowerBound
+                        while y0 < ys.upperBound {
+                            let rows = min(group, ys.upperBound - y0)
+                            let need = min(h - 1, y0 + rows - 1 + r)
+                            while next <= need {
+                                unitRow(ring + (next % ringRows) * stride, src + next * rowLen, n: rowLen, kernels: g, exact: exact)
+                                next += 1
                             }
-                            symmetricRow(line + r * 3, s + y * rowLen, vp, vp + r + 1, kp.baseAddress!, r: r, n: rowLen)
-                            for p in 0..<r {
-                                for ch in 0..<3 {
-                                    line[p * 3 + ch] = c[ch]
-                                    line[(r + w + p) * 3 + ch] = c[(w - 1) * 3 + ch]
+                            for i in 0..<(rows + 2 * r) {
+                                sp[i] = UnsafePointer(ring + (min(max(y0 - r + i, 0), h - 1) % ringRows) * stride)
+                            }
+                            var j0 = 0
+                            while j0 < rowLen {
+                                let n = min(strip, rowLen - j0)
+                                for i in 0..<rows { ops[i] = op[i] + j0 }
+                                for i in 0..<(rows + 2 * r) { sps[i] = sp[i] + j0 }
+                                g.columns(ops, sps, kp, r, rows, n)
+                                j0 += n
+                            }
+                            for i in 0..<rows {
+                                let c = op[i], last = c + (w - 1) * 3
+                                var p = 1
+                                while p <= r {
+                                    for ch in 0..<3 { c[-p * 3 + ch] = c[ch]; last[p * 3 + ch] = last[ch] }
+                                    p += 1
                                 }
+                                g.rowBytes(ob + (y0 + i) * rowLen, c, kp, r, 3, rowLen)
                             }
-                            symmetricRow(row, c, hp, hp + r + 1, kp.baseAddress!, r: r, n: rowLen)
-                            let o = dst.baseAddress! + y * rowLen
-                            for j in 0..<rowLen { o[j] = truncU8(transform(row[j])) }
+                            y0 += rows
                         }
                     }
                 }

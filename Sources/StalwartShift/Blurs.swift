@@ -36,7 +36,8 @@ extension Corruptions {
         let c: (Double, Int, Int) = [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)][ctx.severity - 1]
         let (w, h) = (x.width, x.height)
         let gk = BlurKernels.scipyGaussian(sigma: c.0)
-        var img = BlurKernels.gaussianNearestToBytes(BlurKernels.unitDoubles(x), width: w, height: h, kernel: gk) { $0 * 255 }
+        // np.uint8(v·255) here is np.uint8(clip(v, 0, 1)·255): v ≥ 0, and v > 1 gives 255 both ways.
+        var img = BlurKernels.gaussianNearestToBytes(x, kernel: gk)
         let d = c.1
         // range(H - d, d, -1) × range(W - d, d, -1)
         let rows = max(0, h - 2 * d), cols = max(0, w - 2 * d)
@@ -66,9 +67,7 @@ extension Corruptions {
             }
         }
         let second = try Image(width: w, height: h, channels: 3, pixels: img)
-        let bytes = BlurKernels.gaussianNearestToBytes(BlurKernels.unitDoubles(second), width: w, height: h, kernel: gk) {
-            min(max($0, 0), 1) * 255
-        }
+        let bytes = BlurKernels.gaussianNearestToBytes(second, kernel: gk)
         return try Image(width: w, height: h, channels: 3, pixels: bytes)
     }
 
@@ -143,8 +142,7 @@ extension Corruptions {
     /// separable Gaussian (truncate 4, mode 'nearest') in float64 — clipped, ×255, truncated.
     static func gaussianBlur(_ x: Image, _ ctx: CorruptionContext) throws -> Image {
         let sigma: Double = [1, 2, 3, 4, 6][ctx.severity - 1]
-        let bytes = BlurKernels.gaussianNearestToBytes(BlurKernels.unitDoubles(x), width: x.width, height: x.height,
-                                                       kernel: BlurKernels.scipyGaussian(sigma: sigma)) { min(max($0, 0), 1) * 255 }
+        let bytes = BlurKernels.gaussianNearestToBytes(x, kernel: BlurKernels.scipyGaussian(sigma: sigma))
         return try Image(width: x.width, height: x.height, channels: 3, pixels: bytes)
     }
 }

@@ -354,3 +354,48 @@ public struct DefocusRowKernels: @unchecked Sendable {
     /// Every instance this CPU can run, the portable one included (for tests).
     public static var supported: [DefocusRowKernels] { KernelSet.supported.map { make($0.isa) } }
 }
+
+/// The row kernels of gaussian_blur / glass_blur (scripts/isa_templates/gaussian_rows.swift):
+/// SciPy's separable float64 Gaussian, every output accumulated in SciPy's order with separate
+/// multiply and add, so every ISA instance returns the same bits. Callers own and size every
+/// buffer; nothing is checked here. Thread-safe.
+public struct GaussianRowKernels: @unchecked Sendable {
+    /// `d[i] = Double(s[i]) / 255` via fused multiply-adds with `inv` = 1/255: (d, s, inv, n).
+    public typealias UnitRow = (_ d: UnsafeMutablePointer<Double>, _ s: UnsafePointer<UInt8>, _ inv: Double, _ n: Int) -> Void
+    /// Vertical pass of `rows` rows from `rows + 2r` source rows: (o, s, k, r, rows, n).
+    public typealias Columns = (_ o: UnsafePointer<UnsafeMutablePointer<Double>>, _ s: UnsafePointer<UnsafePointer<Double>>,
+                                _ k: UnsafePointer<Double>, _ r: Int, _ rows: Int, _ n: Int) -> Void
+    /// Horizontal pass, taps `step` apart, stored as `np.uint8(clip(v, 0, 1)·255)`: (o, c, k, r, step, n).
+    public typealias RowBytes = (_ o: UnsafeMutablePointer<UInt8>, _ c: UnsafePointer<Double>, _ k: UnsafePointer<Double>,
+                                 _ r: Int, _ step: Int, _ n: Int) -> Void
+    /// "avx512", "avx2" or "portable".
+    public let isa: String
+    public let unitRow: UnitRow
+    public let columns: Columns
+    public let rowBytes: RowBytes
+
+    static func make(_ isa: KernelISA) -> GaussianRowKernels {
+        switch isa {
+        case .avx512:
+            return GaussianRowKernels(
+                isa: "avx512", unitRow: { avx512GaussianUnitRowF64($0, $1, inv: $2, n: $3) },
+                columns: { avx512GaussianColumnsF64($0, $1, $2, r: $3, rows: $4, n: $5) },
+                rowBytes: { avx512GaussianRowBytesF64($0, $1, $2, r: $3, step: $4, n: $5) })
+        case .avx2:
+            return GaussianRowKernels(
+                isa: "avx2", unitRow: { avx2GaussianUnitRowF64($0, $1, inv: $2, n: $3) },
+                columns: { avx2GaussianColumnsF64($0, $1, $2, r: $3, rows: $4, n: $5) },
+                rowBytes: { avx2GaussianRowBytesF64($0, $1, $2, r: $3, step: $4, n: $5) })
+        case .generic:
+            return GaussianRowKernels(
+                isa: "portable", unitRow: { portableGaussianUnitRowF64($0, $1, inv: $2, n: $3) },
+                columns: { portableGaussianColumnsF64($0, $1, $2, r: $3, rows: $4, n: $5) },
+                rowBytes: { portableGaussianRowBytesF64($0, $1, $2, r: $3, step: $4, n: $5) })
+        }
+    }
+
+    /// The instance of the kernel set in use (`KernelSet.current`, `STALWART_ISA` honoured).
+    public static let current = make(KernelSet.current.isa)
+    /// Every instance this CPU can run, the portable one included (for tests).
+    public static var supported: [GaussianRowKernels] { KernelSet.supported.map { make($0.isa) } }
+}
