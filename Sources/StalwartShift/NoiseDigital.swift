@@ -19,7 +19,7 @@ extension Corruptions {
         let c = [0.08, 0.12, 0.18, 0.26, 0.38][ctx.severity - 1]
         if let random = ctx.random as? CounterRandom {
             let s = Float(255 * c)
-            return ndNormalNoise(x, random) { v, z in v + s * z }
+            return try ndNormalNoise(x, random) { v, z in v + s * z }
         }
         let noise = try ctx.random.normal(x.pixels.count, mean: 0, std: c)
         return try ndMapSamples(x, noise) { v, n in v + n }
@@ -72,7 +72,7 @@ extension Corruptions {
         let c = [0.15, 0.2, 0.35, 0.45, 0.6][ctx.severity - 1]
         if let random = ctx.random as? CounterRandom {
             let s = Float(c)
-            return ndNormalNoise(x, random) { v, z in v + v * (s * z) }
+            return try ndNormalNoise(x, random) { v, z in v + v * (s * z) }
         }
         let noise = try ctx.random.normal(x.pixels.count, mean: 0, std: c)
         return try ndMapSamples(x, noise) { v, n in v + v * n }
@@ -281,11 +281,12 @@ private func jpegStrips(_ x: Image, quality: Int) -> Image? {
 
 /// Per sample, in 0…255 units: `trunc(clamp(f(v, z), 0, 255))` with z a standard normal of
 /// the bulk stream (sample i ↔ normal i). Parallel over chunks, 8 samples per step.
-private func ndNormalNoise(_ x: Image, _ random: CounterRandom, _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Image {
-    var out = x
+private func ndNormalNoise(_ x: Image, _ random: CounterRandom, _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) throws -> Image {
     let n = x.pixels.count
-    x.pixels.withUnsafeBufferPointer { src in
-        out.pixels.withUnsafeMutableBufferPointer { dst in
+    // Every output byte is written below: no copy of the input first.
+    let pixels = [UInt8](unsafeUninitializedCapacity: n) { dst, initialized in
+        initialized = n
+        x.pixels.withUnsafeBufferPointer { src in
             guard let s = src.baseAddress, let d = dst.baseAddress else { return }
             random.forEachNormalChunk(n) { start, z in
                 guard let zp = z.baseAddress else { return }
@@ -310,7 +311,7 @@ private func ndNormalNoise(_ x: Image, _ random: CounterRandom, _ f: (SIMD8<Floa
             }
         }
     }
-    return out
+    return try Image(width: x.width, height: x.height, channels: x.channels, pixels: pixels)
 }
 
 /// `trunc(clamp(o, 0, 255))` lane-wise for finite |o| < 2²², with integer bit operations only

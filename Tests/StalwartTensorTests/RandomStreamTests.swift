@@ -52,10 +52,10 @@ final class RandomStreamTests: XCTestCase {
         var worstLog = 0.0, worstSqrt = 0.0
         for i in 0..<100_000 {
             let u = Float(1 - Double(i) / 100_000 * (1 - 0x1p-23))
-            let l = portableLog8(SIMD8<Float>(repeating: u))[0]
+            let l = portableLog16(SIMD16<Float>(repeating: u))[0]
             worstLog = max(worstLog, abs(Double(l) - Glibc.log(Double(u))))
             let x = Float(i) * 0.00017
-            let r = portableSqrt8(SIMD8<Float>(repeating: x))[0]
+            let r = portableSqrt16(SIMD16<Float>(repeating: x))[0]
             if x > 0 { worstSqrt = max(worstSqrt, abs(Double(r) / Double(x).squareRoot() - 1)) } else { XCTAssertEqual(r, 0) }
         }
         XCTAssertLessThan(worstLog, 2e-6)
