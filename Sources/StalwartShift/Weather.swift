@@ -90,10 +90,9 @@ extension Corruptions {
                 his.withUnsafeMutableBufferPointer { hb in
                     BlurKernels.parallelRows(blocks, minRows: 1) { bs in
                         for b in bs {
-                            var lo = Double.infinity, hi = -Double.infinity
-                            for i in (b * p.count / blocks)..<((b + 1) * p.count / blocks) {
-                                lo = Swift.min(lo, p[i]); hi = Swift.max(hi, p[i])
-                            }
+                            guard let base = p.baseAddress else { continue }
+                            let i0 = b * p.count / blocks, i1 = (b + 1) * p.count / blocks
+                            let (lo, hi) = WeatherRowKernels.current.minMax(base + i0, i1 - i0)
                             lb[b] = lo; hb[b] = hi
                         }
                     }
@@ -117,16 +116,12 @@ extension Corruptions {
         x.pixels.withUnsafeBufferPointer { sp in
             out.pixels.withUnsafeMutableBufferPointer { op in
                 plasma.withUnsafeBufferPointer { pl in
+                    guard let sb = sp.baseAddress, let ob = op.baseAddress, let pb = pl.baseAddress else { return }
+                    let k = WeatherRowKernels.current
                     BlurKernels.parallelRows(h) { ys in
-                    for y in ys {
-                        for xx in 0..<w {
-                            let add = c.0 * ((pl[y * n + xx] - lo) / hi)
-                            let i = (y * w + xx) * 3
-                            op[i] = truncU8(min(max((Double(sp[i]) / 255 + add) * maxVal / den, 0), 1) * 255)
-                            op[i + 1] = truncU8(min(max((Double(sp[i + 1]) / 255 + add) * maxVal / den, 0), 1) * 255)
-                            op[i + 2] = truncU8(min(max((Double(sp[i + 2]) / 255 + add) * maxVal / den, 0), 1) * 255)
+                        for y in ys {
+                            k.fogRow(ob + y * w * 3, sb + y * w * 3, pb + y * n, lo, hi, c.0, maxVal, den, w)
                         }
-                    }
                     }
                 }
             }
@@ -150,7 +145,16 @@ extension Corruptions {
         let gy = WeatherFilters.gaussianFilter(uy, h: h, w: w, sigma: sigma, truncate: 3, border: .reflect, float32: false)
         // The image as float32 / 255.
         var img = [Float](repeating: 0, count: h * w * 3)
-        for i in img.indices { img[i] = Float(x.pixels[i]) / 255 }
+        img.withUnsafeMutableBufferPointer { ib in
+            x.pixels.withUnsafeBufferPointer { sp in
+                guard let ip = ib.baseAddress, let sb = sp.baseAddress else { return }
+                BlurKernels.parallelRows(h) { ys in
+                    var i = ys.lowerBound * w * 3
+                    let end = ys.upperBound * w * 3
+                    while i < end { ip[i] = Float(sb[i]) / 255; i += 1 }
+                }
+            }
+        }
         var out = x
         img.withUnsafeBufferPointer { ip in
             out.pixels.withUnsafeMutableBufferPointer { op in
@@ -200,26 +204,25 @@ extension Corruptions {
         let blurred = WeatherFilters.motionBlur(z, h: zh, w: zw, radius: c.4, sigma: c.5, angle: angle)
         // Rounded to 8 bits, cropped to the image.
         var s = [Double](repeating: 0, count: h * w)
-        for y in 0..<h { for xx in 0..<w { s[y * w + xx] = WeatherFilters.rint(blurred[y * zw + xx] * 255) / 255 } }
+        s.withUnsafeMutableBufferPointer { sb in
+            blurred.withUnsafeBufferPointer { bb in
+                guard let sp = sb.baseAddress, let bp = bb.baseAddress else { return }
+                BlurKernels.parallelRows(h) { ys in
+                    for y in ys { for xx in 0..<w { sp[y * w + xx] = WeatherFilters.rint(bp[y * zw + xx] * 255) / 255 } }
+                }
+            }
+        }
         let a = Float(c.6), b = Float(1 - c.6)
         var out = x
         x.pixels.withUnsafeBufferPointer { sp in
             out.pixels.withUnsafeMutableBufferPointer { op in
                 s.withUnsafeBufferPointer { s in
+                guard let sb = sp.baseAddress, let ob = op.baseAddress, let tb = s.baseAddress else { return }
+                let k = WeatherRowKernels.current
                 BlurKernels.parallelRows(h) { ys in
-                for y in ys {
-                    for xx in 0..<w {
-                        let p = y * w + xx
-                        let r = Float(sp[p * 3]) / 255, g = Float(sp[p * 3 + 1]) / 255, bl = Float(sp[p * 3 + 2]) / 255
-                        let gray = r * 0.299 + g * 0.587 + bl * 0.114
-                        let lift = gray * 1.5 + 0.5
-                        let add = s[p], rot = s[(h - 1 - y) * w + (w - 1 - xx)]
-                        let mr = a * r + b * max(r, lift), mg = a * g + b * max(g, lift), mb = a * bl + b * max(bl, lift)
-                        op[p * 3] = truncU8(min(max(Double(mr) + add + rot, 0), 1) * 255)
-                        op[p * 3 + 1] = truncU8(min(max(Double(mg) + add + rot, 0), 1) * 255)
-                        op[p * 3 + 2] = truncU8(min(max(Double(mb) + add + rot, 0), 1) * 255)
+                    for y in ys {
+                        k.snowRow(ob + y * w * 3, sb + y * w * 3, tb + y * w, tb + (h - 1 - y) * w, a, b, w)
                     }
-                }
                 }
                 }
             }
@@ -253,11 +256,11 @@ extension Corruptions {
         x.pixels.withUnsafeBufferPointer { sp in
             out.pixels.withUnsafeMutableBufferPointer { op in
                 crop.withUnsafeBufferPointer { cp in
+                    guard let sb = sp.baseAddress, let ob = op.baseAddress, let cb = cp.baseAddress else { return }
+                    let k = WeatherRowKernels.current
                     BlurKernels.parallelRows(h) { ys in
-                        for i in (ys.lowerBound * w * 3)..<(ys.upperBound * w * 3) {
-                            let v = c.0 * Double(sp[i]) + c.1 * Double(cp[i])
-                            op[i] = truncU8(min(max(v, 0), 255))
-                        }
+                        let i0 = ys.lowerBound * w * 3
+                        k.frostRow(ob + i0, sb + i0, cb + i0, c.0, c.1, (ys.upperBound - ys.lowerBound) * w * 3)
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import Glibc
+import StalwartTensor
 
 // Numeric building blocks of the weather/digital corruptions, each mirroring the arithmetic
 // (operation order, float32 vs float64 storage) of the SciPy / OpenCV / imagecorruptions
@@ -53,18 +54,21 @@ enum WeatherFilters {
         a.withUnsafeBufferPointer { ipb in
             b.withUnsafeMutableBufferPointer { opb in
                 guard let ip = ipb.baseAddress, let op = opb.baseAddress else { return }
+                // `columns` evaluates c·k[0] + Σ_{d=r…1} (up_d + down_d)·k[d] in this same order.
+                let kc = UnsafeMutablePointer<Double>.allocate(capacity: ry + 1)
+                defer { kc.deallocate() }
+                for d in 0...ry { kc[d] = ky[ry - d] }
+                let cols = GaussianRowKernels.current.columns
                 BlurKernels.parallelRows(h) { ys in
-                    for y in ys {
-                        let o = y * w
-                        let w0 = ky[ry]
-                        for x in 0..<w { op[o + x] = ip[o + x] * w0 }
-                        var j = ry
-                        while j >= 1 {
-                            let u = idx(y - j, h) * w, d = idx(y + j, h) * w, wj = ky[ry - j]
-                            for x in 0..<w { op[o + x] += (ip[u + x] + ip[d + x]) * wj }
-                            j -= 1
-                        }
-                        if float32 { for x in 0..<w { op[o + x] = Double(Float(op[o + x])) } }
+                    let rows = ys.upperBound - ys.lowerBound
+                    let srcRows = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: rows + 2 * ry)
+                    let outRows = UnsafeMutablePointer<UnsafeMutablePointer<Double>>.allocate(capacity: rows)
+                    defer { srcRows.deallocate(); outRows.deallocate() }
+                    for t in 0..<(rows + 2 * ry) { srcRows[t] = ip + idx(ys.lowerBound - ry + t, h) * w }
+                    for t in 0..<rows { outRows[t] = op + (ys.lowerBound + t) * w }
+                    cols(outRows, srcRows, kc, ry, rows, w)
+                    if float32 {
+                        for i in (ys.lowerBound * w)..<(ys.upperBound * w) { op[i] = Double(Float(op[i])) }
                     }
                 }
             }
@@ -76,21 +80,21 @@ enum WeatherFilters {
             a.withUnsafeMutableBufferPointer { opb in
                 kx.withUnsafeBufferPointer { kp in
                     guard let opp = opb.baseAddress else { return }
+                    let kc = UnsafeMutablePointer<Double>.allocate(capacity: rx + 1)
+                    defer { kc.deallocate() }
+                    for d in 0...rx { kc[d] = kp[rx - d] }
+                    let cols = GaussianRowKernels.current.columns
                     BlurKernels.parallelRows(h) { ys in
                         let lp = UnsafeMutablePointer<Double>.allocate(capacity: lw)
-                        defer { lp.deallocate() }
+                        let taps = UnsafeMutablePointer<UnsafePointer<Double>>.allocate(capacity: 2 * rx + 1)
+                        var o = opp
+                        defer { lp.deallocate(); taps.deallocate() }
+                        // One output "row" whose 2rx + 1 source rows are the padded line shifted by t.
+                        for t in 0...(2 * rx) { taps[t] = UnsafePointer(lp + t) }
                         for y in ys {
-                            let o = opp + y * w
+                            o = opp + y * w
                             for i in 0..<lw { lp[i] = ip[y * w + idx(i - rx, w)] }
-                            let c = lp + rx
-                            let w0 = kp[rx]
-                            for x in 0..<w { o[x] = c[x] * w0 }
-                            var j = rx
-                            while j >= 1 {
-                                let wj = kp[rx - j], l = c - j, r = c + j
-                                for x in 0..<w { o[x] += (l[x] + r[x]) * wj }
-                                j -= 1
-                            }
+                            withUnsafePointer(to: &o) { cols($0, taps, kc, rx, 1, w) }
                             if float32 { for x in 0..<w { o[x] = Double(Float(o[x])) } }
                         }
                     }
@@ -105,6 +109,7 @@ enum WeatherFilters {
     static func motionBlur(_ src: [Double], h: Int, w: Int, radius: Int, sigma: Double, angle: Double) -> [Double] {
         let shifts = BlurKernels.motionShifts(radius: radius, sigma: sigma, angle: angle, height: h, width: w)
         var out = [Double](repeating: 0, count: h * w)
+        let axpy = WeatherRowKernels.current.axpyRow
         src.withUnsafeBufferPointer { spb in
             out.withUnsafeMutableBufferPointer { opb in
                 guard let sp = spb.baseAddress, let op = opb.baseAddress else { return }
@@ -118,7 +123,7 @@ enum WeatherFilters {
                             var x = 0
                             while x < lo { o[x] = o[x] + k * s[0]; x += 1 }
                             let sx = s - dx
-                            while x < hi { o[x] = o[x] + k * sx[x]; x += 1 }
+                            if hi > x { axpy(o + x, sx + x, k, hi - x); x = hi }
                             while x < w { o[x] = o[x] + k * s[w - 1]; x += 1 }
                         }
                     }
@@ -217,9 +222,10 @@ enum WeatherFilters {
             hrows.withUnsafeMutableBufferPointer { hp in
                 xi.withUnsafeBufferPointer { xi in
                     xw.withUnsafeBufferPointer { xw in
+                        guard let sbase = sp.baseAddress, let hbase = hp.baseAddress else { return }
                         BlurKernels.parallelRows(nr) { rows in
                         for y in (rlo + rows.lowerBound)..<(rlo + rows.upperBound) {
-                            let srow = sp.baseAddress! + y * w * ch, drow = hp.baseAddress! + (y - rlo) * rowLen
+                            let srow = sbase + y * w * ch, drow = hbase + (y - rlo) * rowLen
                             for d in 0..<cw {
                                 let q = d * 4
                                 let p0 = srow + xi[q], p1 = srow + xi[q + 1], p2 = srow + xi[q + 2], p3 = srow + xi[q + 3]
@@ -254,9 +260,14 @@ enum WeatherFilters {
                         t += hp[r1 + i] * b1
                         t += hp[r2 + i] * b2
                         t += hp[r3 + i] * b3
-                        // Round half to even (|t| < 2²² here; the default rounding mode is to-nearest-even).
-                        let r = (t + 12_582_912) - 12_582_912
-                        op[o + i] = r >= 255 ? 255 : (r > 0 ? UInt8(r) : 0)
+                        // Round half to even (|t| < 2²² here; the default rounding mode is to-nearest-even):
+                        // u = t + 1.5·2²³ lies in [2²³, 2²⁴), so its low mantissa bits hold round(t) + 2²²,
+                        // read back without a trapping conversion (keeps the loop vectorisable).
+                        let u = t + 12_582_912
+                        var v = Int32(bitPattern: u.bitPattern) &- 0x4B40_0000
+                        v = v < 0 ? 0 : v
+                        v = v > 255 ? 255 : v
+                        op[o + i] = UInt8(truncatingIfNeeded: v)
                     }
                 }
                 }

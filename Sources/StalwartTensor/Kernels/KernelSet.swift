@@ -399,3 +399,61 @@ public struct GaussianRowKernels: @unchecked Sendable {
     /// Every instance this CPU can run, the portable one included (for tests).
     public static var supported: [GaussianRowKernels] { KernelSet.supported.map { make($0.isa) } }
 }
+
+/// The final blend rows of fog, snow and frost (scripts/isa_templates/weather_rows.swift): the
+/// scalar formulas' IEEE operations in the same order, so every ISA instance returns the same
+/// bytes. Rows are interleaved RGB; callers own and size every buffer. Thread-safe.
+public struct WeatherRowKernels: @unchecked Sendable {
+    /// fog: (o, s, plasma row, lo, hi, c0, maxVal, den, pixels).
+    public typealias FogRow = (_ o: UnsafeMutablePointer<UInt8>, _ s: UnsafePointer<UInt8>, _ pl: UnsafePointer<Double>,
+                               _ lo: Double, _ hi: Double, _ c0: Double, _ maxVal: Double, _ den: Double, _ n: Int) -> Void
+    /// frost: (o, s, texture crop, c0, c1, bytes).
+    public typealias FrostRow = (_ o: UnsafeMutablePointer<UInt8>, _ s: UnsafePointer<UInt8>, _ t: UnsafePointer<UInt8>,
+                                 _ c0: Double, _ c1: Double, _ n: Int) -> Void
+    /// snow: (o, s, add row, mirrored row (read reversed), a, b, pixels).
+    public typealias SnowRow = (_ o: UnsafeMutablePointer<UInt8>, _ s: UnsafePointer<UInt8>, _ add: UnsafePointer<Double>,
+                                _ rot: UnsafePointer<Double>, _ a: Float, _ b: Float, _ n: Int) -> Void
+    /// "avx512", "avx2" or "portable".
+    public let isa: String
+    public let fogRow: FogRow
+    public let frostRow: FrostRow
+    public let snowRow: SnowRow
+    /// `o[i] = o[i] + k·s[i]`: (o, s, k, n).
+    public let axpyRow: (_ o: UnsafeMutablePointer<Double>, _ s: UnsafePointer<Double>, _ k: Double, _ n: Int) -> Void
+    /// (min, max) of n finite doubles.
+    public let minMax: (_ p: UnsafePointer<Double>, _ n: Int) -> (Double, Double)
+
+    static func make(_ isa: KernelISA) -> WeatherRowKernels {
+        switch isa {
+        case .avx512:
+            return WeatherRowKernels(
+                isa: "avx512",
+                fogRow: { avx512FogBlendRow($0, $1, $2, lo: $3, hi: $4, c0: $5, maxVal: $6, den: $7, n: $8) },
+                frostRow: { avx512FrostBlendRow($0, $1, $2, c0: $3, c1: $4, n: $5) },
+                snowRow: { avx512SnowBlendRow($0, $1, $2, $3, a: $4, b: $5, n: $6) },
+                axpyRow: { avx512WeatherAxpyRow($0, $1, k: $2, n: $3) },
+                minMax: { avx512WeatherMinMax($0, n: $1) })
+        case .avx2:
+            return WeatherRowKernels(
+                isa: "avx2",
+                fogRow: { avx2FogBlendRow($0, $1, $2, lo: $3, hi: $4, c0: $5, maxVal: $6, den: $7, n: $8) },
+                frostRow: { avx2FrostBlendRow($0, $1, $2, c0: $3, c1: $4, n: $5) },
+                snowRow: { avx2SnowBlendRow($0, $1, $2, $3, a: $4, b: $5, n: $6) },
+                axpyRow: { avx2WeatherAxpyRow($0, $1, k: $2, n: $3) },
+                minMax: { avx2WeatherMinMax($0, n: $1) })
+        case .generic:
+            return WeatherRowKernels(
+                isa: "portable",
+                fogRow: { portableFogBlendRow($0, $1, $2, lo: $3, hi: $4, c0: $5, maxVal: $6, den: $7, n: $8) },
+                frostRow: { portableFrostBlendRow($0, $1, $2, c0: $3, c1: $4, n: $5) },
+                snowRow: { portableSnowBlendRow($0, $1, $2, $3, a: $4, b: $5, n: $6) },
+                axpyRow: { portableWeatherAxpyRow($0, $1, k: $2, n: $3) },
+                minMax: { portableWeatherMinMax($0, n: $1) })
+        }
+    }
+
+    /// The instance of the kernel set in use (`KernelSet.current`, `STALWART_ISA` honoured).
+    public static let current = make(KernelSet.current.isa)
+    /// Every instance this CPU can run, the portable one included (for tests).
+    public static var supported: [WeatherRowKernels] { KernelSet.supported.map { make($0.isa) } }
+}

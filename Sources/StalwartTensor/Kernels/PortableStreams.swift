@@ -786,12 +786,23 @@ public func portableGaussianRowBytesF64(_ o: UnsafeMutablePointer<UInt8>, _ c: U
 /// `np.uint8(clip(v, 0, 1)·255)` on 8 lanes: clamp, scale, truncate by the 2⁵² trick; NaN gives 0.
 @inline(__always)
 func portableWeatherUnitBytes(_ v: SIMD8<Double>) -> SIMD8<UInt8> {
-    let zero = SIMD8<Double>(), one = SIMD8<Double>(repeating: 1), m = SIMD8<Double>(repeating: 0x1p52)
-    var a = v.replacing(with: zero, where: v .< zero)
-    a = a.replacing(with: one, where: a .> one) * SIMD8<Double>(repeating: 255)
-    var f = (a + m) - m
-    f = f.replacing(with: f - one, where: f .> a)
-    return SIMD8<UInt8>(truncatingIfNeeded: unsafeBitCast(f + m, to: SIMD8<UInt64>.self))
+    let one = SIMD8<Double>(repeating: 1), m = SIMD8<Double>(repeating: 0x1p52)
+    // Lane-wise `t < 0 ? 0 : t`, `t > 1 ? 1 : t` (max/min instructions; NaN passes through).
+    var a = SIMD8<Double>()
+    a[0] = portableWeatherClamp01(v[0]); a[1] = portableWeatherClamp01(v[1]); a[2] = portableWeatherClamp01(v[2]); a[3] = portableWeatherClamp01(v[3])
+    a[4] = portableWeatherClamp01(v[4]); a[5] = portableWeatherClamp01(v[5]); a[6] = portableWeatherClamp01(v[6]); a[7] = portableWeatherClamp01(v[7])
+    a = a * SIMD8<Double>(repeating: 255)
+    let f = (a + m) - m
+    var g = SIMD8<Double>()
+    g[0] = f[0] > a[0] ? 1 : 0; g[1] = f[1] > a[1] ? 1 : 0; g[2] = f[2] > a[2] ? 1 : 0; g[3] = f[3] > a[3] ? 1 : 0
+    g[4] = f[4] > a[4] ? 1 : 0; g[5] = f[5] > a[5] ? 1 : 0; g[6] = f[6] > a[6] ? 1 : 0; g[7] = f[7] > a[7] ? 1 : 0
+    return SIMD8<UInt8>(truncatingIfNeeded: unsafeBitCast((f - g * one) + m, to: SIMD8<UInt64>.self))
+}
+
+@inline(__always)
+func portableWeatherClamp01(_ x: Double) -> Double {
+    let t = x < 0 ? 0 : x
+    return t > 1 ? 1 : t
 }
 
 /// Scalar `np.uint8(clip(v, lo, hi)…)` tail helper: v already scaled to [0, 255] after clamping.
@@ -901,9 +912,18 @@ public func portableSnowBlendRow(_ o: UnsafeMutablePointer<UInt8>, _ s: UnsafePo
         let bl = (unsafeBitCast(ub | fm, to: F.self) - fmv) / f255
         let gray = r * kr + g * kg + bl * kb
         let lift = gray * k15 + k05
-        let mr = va * r + vb * r.replacing(with: lift, where: lift .>= r)
-        let mg = va * g + vb * g.replacing(with: lift, where: lift .>= g)
-        let mb = va * bl + vb * bl.replacing(with: lift, where: lift .>= bl)
+        var xr = F()
+        k = 0
+        while k < 8 { xr[k] = lift[k] >= r[k] ? lift[k] : r[k]; k &+= 1 }
+        let mr = va * r + vb * xr
+        var xg = F()
+        k = 0
+        while k < 8 { xg[k] = lift[k] >= g[k] ? lift[k] : g[k]; k &+= 1 }
+        let mg = va * g + vb * xg
+        var xbl = F()
+        k = 0
+        while k < 8 { xbl[k] = lift[k] >= bl[k] ? lift[k] : bl[k]; k &+= 1 }
+        let mb = va * bl + vb * xbl
         let ad = UnsafeRawPointer(add + x).loadUnaligned(as: V.self)
         let rr = UnsafeRawPointer(rot + (n &- 8 &- x)).loadUnaligned(as: V.self)
         var dr = V(), dg = V(), db = V(), rv = V()
@@ -934,4 +954,52 @@ public func portableSnowBlendRow(_ o: UnsafeMutablePointer<UInt8>, _ s: UnsafePo
         o[i &+ 2] = portableWeatherUnit(Double(mb) + ad + rv)
         x &+= 1
     }
+}
+
+/// `o[i] = o[i] + k·s[i]` for i in 0..<n (motion-blur taps, one shift at a time).
+public func portableWeatherAxpyRow(_ o: UnsafeMutablePointer<Double>, _ s: UnsafePointer<Double>, k: Double, n: Int) {
+    typealias V = SIMD8<Double>
+    let vk = V(repeating: k)
+    var i = 0
+    while i &+ 16 <= n {
+        let q = UnsafeMutableRawPointer(o + i), p = UnsafeRawPointer(s + i)
+        let a0 = q.loadUnaligned(as: V.self) + vk * p.loadUnaligned(as: V.self)
+        let a1 = q.loadUnaligned(fromByteOffset: 64, as: V.self) + vk * p.loadUnaligned(fromByteOffset: 64, as: V.self)
+        q.storeBytes(of: a0, as: V.self)
+        q.storeBytes(of: a1, toByteOffset: 64, as: V.self)
+        i &+= 16
+    }
+    while i < n {
+        o[i] = o[i] + k * s[i]
+        i &+= 1
+    }
+}
+
+/// (min, max) of p[0..<n] (finite values; lane-wise, so ±0 ties may resolve either way).
+public func portableWeatherMinMax(_ p: UnsafePointer<Double>, n: Int) -> (Double, Double) {
+    var l0 = Double.infinity, l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0, l7 = l0
+    var h0 = -Double.infinity, h1 = h0, h2 = h0, h3 = h0, h4 = h0, h5 = h0, h6 = h0, h7 = h0
+    var i = 0
+    while i &+ 8 <= n {
+        let q = p + i
+        l0 = q[0] < l0 ? q[0] : l0; l1 = q[1] < l1 ? q[1] : l1; l2 = q[2] < l2 ? q[2] : l2; l3 = q[3] < l3 ? q[3] : l3
+        l4 = q[4] < l4 ? q[4] : l4; l5 = q[5] < l5 ? q[5] : l5; l6 = q[6] < l6 ? q[6] : l6; l7 = q[7] < l7 ? q[7] : l7
+        h0 = q[0] > h0 ? q[0] : h0; h1 = q[1] > h1 ? q[1] : h1; h2 = q[2] > h2 ? q[2] : h2; h3 = q[3] > h3 ? q[3] : h3
+        h4 = q[4] > h4 ? q[4] : h4; h5 = q[5] > h5 ? q[5] : h5; h6 = q[6] > h6 ? q[6] : h6; h7 = q[7] > h7 ? q[7] : h7
+        i &+= 8
+    }
+    let lo = SIMD8<Double>(l0, l1, l2, l3, l4, l5, l6, l7), hi = SIMD8<Double>(h0, h1, h2, h3, h4, h5, h6, h7)
+    var l = Double.infinity, h = -Double.infinity
+    var k = 0
+    while k < 8 {
+        if lo[k] < l { l = lo[k] }
+        if hi[k] > h { h = hi[k] }
+        k &+= 1
+    }
+    while i < n {
+        if p[i] < l { l = p[i] }
+        if p[i] > h { h = p[i] }
+        i &+= 1
+    }
+    return (l, h)
 }
