@@ -422,14 +422,18 @@ private func ndMapSamples(_ x: Image, _ draws: [Double], _ f: (Double, Double) -
 private func ndMapHSV(_ x: Image, _ f: (Double, Double, Double) -> (Double, Double, Double)) -> Image {
     var out = x
     let count = x.width * x.height
+    // Rows in parallel (every pixel is independent).
+    let w = x.width
     x.pixels.withUnsafeBufferPointer { src in
         out.pixels.withUnsafeMutableBufferPointer { dst in
-            for p in 0..<count {
-                let r = Double(src[3 * p]) / 255, g = Double(src[3 * p + 1]) / 255, b = Double(src[3 * p + 2]) / 255
-                let (h0, s0, v0) = ndRgb2hsv(r, g, b)
-                let (h, s, v) = f(h0, s0, v0)
-                let (ro, go, bo) = ndHsv2rgb(h, s, v)
-                dst[3 * p] = ndToByte(ro); dst[3 * p + 1] = ndToByte(go); dst[3 * p + 2] = ndToByte(bo)
+            BlurKernels.parallelRows(x.height) { ys in
+                for p in (ys.lowerBound * w)..<min(count, ys.upperBound * w) {
+                    let r = Double(src[3 * p]) / 255, g = Double(src[3 * p + 1]) / 255, b = Double(src[3 * p + 2]) / 255
+                    let (h0, s0, v0) = ndRgb2hsv(r, g, b)
+                    let (h, s, v) = f(h0, s0, v0)
+                    let (ro, go, bo) = ndHsv2rgb(h, s, v)
+                    dst[3 * p] = ndToByte(ro); dst[3 * p + 1] = ndToByte(go); dst[3 * p + 2] = ndToByte(bo)
+                }
             }
         }
     }
