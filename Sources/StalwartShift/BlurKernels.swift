@@ -66,22 +66,6 @@ enum BlurKernels {
         }
     }
 
-    /// `x / 255.` in float64, as `np.array(x) / 255.` (rows in parallel).
-    static func unitDoubles(_ x: Image, kernels: GaussianRowKernels = .current) -> [Double] {
-        let exact = kernels.isa == GaussianRowKernels.current.isa ? currentUnitRowIsExact : unitRowIsExact(kernels)
-        let n = x.pixels.count, rowLen = max(1, x.width * x.channels)
-        return [Double](unsafeUninitializedCapacity: n) { out, count in
-            x.pixels.withUnsafeBufferPointer { s in
-                guard let d = out.baseAddress, let sp = s.baseAddress else { return }
-                parallelRows(x.height) { ys in
-                    let lo = min(n, ys.lowerBound * rowLen), hi = min(n, ys.upperBound * rowLen)
-                    if hi > lo { unitRow(d + lo, sp + lo, n: hi - lo, kernels: kernels, exact: exact) }
-                }
-            }
-            count = n
-        }
-    }
-
     /// `np.uint8(v)` for v in [0, 255]: truncation toward zero (NaN and out-of-range clamp).
     @inline(__always)
     static func truncU8(_ v: Double) -> UInt8 {

@@ -7,6 +7,9 @@ import StalwartTensor
 /// function of (image, corruption, severity, seed, key, mode): `key` identifies the image in a
 /// dataset so that every image gets its own random stream. Thread-safe (no shared state).
 public enum Corruptions {
+    /// The largest |value| a replayed draw may have (2²⁴).
+    public static let maxReplayMagnitude = 16_777_216.0
+
     /// - Parameters:
     ///   - replay: random values recorded from NumPy while `imagecorruptions` ran, consumed in
     ///     order instead of the counter-based generator (the exact-parity test hook).
@@ -21,8 +24,11 @@ public enum Corruptions {
         guard image.channels == 3 || image.channels == 1 else {
             throw StalwartError.invalidArgument("corruptions take RGB or gray images, got \(image.channels) channels")
         }
-        if let r = replay, let bad = r.firstIndex(where: { !$0.isFinite }) {
-            throw StalwartError.invalidArgument("replayed draw \(bad) is \(r[bad]); draws must be finite numbers")
+        // Every draw the reference makes is small (uniforms within ±100, normals of std ≤ 0.6,
+        // Poisson counts ≤ 10λ + 50, integers below the image size); a replayed value beyond
+        // 2²⁴ can only be a caller's mistake, and would overflow integer conversions downstream.
+        if let r = replay, let bad = r.firstIndex(where: { !$0.isFinite || $0.magnitude > Corruptions.maxReplayMagnitude }) {
+            throw StalwartError.invalidArgument("replayed draw \(bad) is \(r[bad]); draws must be finite numbers within ±2^24")
         }
         let rgb = try image.converted(channels: 3)
         let random: RandomDraws = replay.map { ReplayRandom($0) } ??

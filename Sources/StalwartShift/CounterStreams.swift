@@ -10,16 +10,14 @@ extension CounterRandom {
     /// Groups per parallel chunk (16 384 normals, 64 KiB of floats).
     static let chunkGroups = 512
 
-    /// Reserves the next `groups` groups of the stream (starting at a group boundary: buffered
-    /// words of the sequential path are dropped) and, for chunks of them, fills a scratch buffer
-    /// of `perGroup` values with `fill` and calls `body(first, count, values)` — in parallel
-    /// when there are several chunks. `body` must only write outputs of its own groups.
+    /// Reserves the next `groups` groups of the stream and, for chunks of them, fills a scratch
+    /// buffer of `perGroup` values with `fill` and calls `body(first, count, values)` — in
+    /// parallel when there are several chunks. `body` must only write outputs of its own groups.
     func forEachChunk<T>(_ groups: Int, perGroup: Int, _ fill: RandomStreamKernels.Fill<T>,
                          _ body: (_ first: Int, _ count: Int, _ values: UnsafePointer<T>) -> Void) {
         guard groups > 0 else { return }
-        let start = (counter &+ 7) & ~7  // first block of the first group
+        let start = counter  // first block of the first group (a multiple of 8)
         counter = start &+ UInt64(groups) &* 8
-        index = 16
         let key = self.key, high = self.high
         let chunk = CounterRandom.chunkGroups
         let chunks = (groups + chunk - 1) / chunk

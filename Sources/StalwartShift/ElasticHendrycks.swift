@@ -47,10 +47,7 @@ extension Corruptions {
         let t = table[min(max(ctx.severity, 1), 5) - 1]
         let c = (244 * t.0, 244 * t.1, 244 * t.2)
 
-        var img = [Float](repeating: 0, count: h * w * 3)
-        x.pixels.withUnsafeBufferPointer { sp in
-            for i in 0..<min(img.count, sp.count) { img[i] = Float(sp[i]) / 255 }
-        }
+        let img = WeatherFilters.unitFloats(x)
 
         // Random affine.
         let c0 = Float(h / 2), c1 = Float(w / 2), s = Float(min(h, w) / 3)
@@ -67,42 +64,13 @@ extension Corruptions {
         let uy = try ctx.random.uniform(h * w, low: -1, high: 1)
         let gy = WeatherFilters.gaussianFilter(uy, h: h, w: w, sigma: (c.1, c.1), truncate: 3, border: .reflect, float32: false)
 
-        var out = x
-        warped.withUnsafeBufferPointer { ip in
-            out.pixels.withUnsafeMutableBufferPointer { op in
-                for y in 0..<h {
-                    for xx in 0..<w {
-                        let p = y * w + xx
-                        let cy = HendrycksWarp.safe(Double(y) + Double(Float(gy[p] * c.0)))
-                        let cx = HendrycksWarp.safe(Double(xx) + Double(Float(gx[p] * c.0)))
-                        let (sy, wy0, wy1) = WeatherFilters.linearWeights(cy)
-                        let (sx, wx0, wx1) = WeatherFilters.linearWeights(cx)
-                        let r0 = WeatherFilters.reflect(sy, h) * w, r1 = WeatherFilters.reflect(sy + 1, h) * w
-                        let q0 = WeatherFilters.reflect(sx, w), q1 = WeatherFilters.reflect(sx + 1, w)
-                        for k in 0..<3 {
-                            var t = 0.0
-                            t += Double(ip[(r0 + q0) * 3 + k]) * wy0 * wx0
-                            t += Double(ip[(r0 + q1) * 3 + k]) * wy0 * wx1
-                            t += Double(ip[(r1 + q0) * 3 + k]) * wy1 * wx0
-                            t += Double(ip[(r1 + q1) * 3 + k]) * wy1 * wx1
-                            let f = Float(t)
-                            let v = (f.isNaN ? 0 : min(max(f, 0), 1)) * 255
-                            op[p * 3 + k] = v >= 255 ? 255 : (v > 0 ? UInt8(v) : 0)
-                        }
-                    }
-                }
-            }
-        }
-        return out
+        let bytes = WeatherFilters.displacedBilinearToBytes(warped, h: h, w: w, gy: gy, gx: gx, alpha: c.0)
+        return try Image(width: w, height: h, channels: 3, pixels: bytes)
     }
 }
 
 /// OpenCV pieces of the hendrycks elastic transform.
 enum HendrycksWarp {
-    /// A map_coordinates coordinate made safe for `linearWeights` (finite, |c| ≤ 2²⁴).
-    @inline(__always)
-    static func safe(_ c: Double) -> Double { c.isNaN ? 0 : min(max(c, -16_777_216), 16_777_216) }
-
     /// `cv::getAffineTransform(src, dst)` for float32 points (x₀ y₀ x₁ y₁ x₂ y₂): the 6×6 system
     /// solved by OpenCV's `LUImpl` (partial pivoting, ε = 100·DBL_EPSILON) in double; a singular
     /// system yields zeros, as `cv::solve` returns. Row-major 2×3 result.

@@ -20,15 +20,13 @@ public protocol RandomDraws: AnyObject {
 }
 
 /// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011):
-/// a counter-based generator, so every draw is a pure function of (key, counter).
+/// a counter-based generator, so every draw is a pure function of (key, counter). Every draw
+/// is a bulk draw of whole 8-block groups (`CounterStreams`), so `counter` is always a
+/// multiple of 8.
 public final class CounterRandom: RandomDraws {
     let key: (UInt32, UInt32)
-    /// The next unused block (the sequential path refills 4 at a time; bulk draws start at the
-    /// next multiple of 8, see `CounterStreams`).
+    /// The first block of the next bulk draw.
     var counter: UInt64 = 0
-    /// 16 words = 4 blocks, refilled together; `index` is the next unread word.
-    private let words = UnsafeMutablePointer<UInt32>.allocate(capacity: 16)
-    var index = 16
 
     /// Streams for different (seed, key, corruption, severity) never overlap: the 64-bit seed
     /// and 64-bit image key are mixed into the Philox key and the counter's high word.
@@ -37,11 +35,8 @@ public final class CounterRandom: RandomDraws {
         let b = CounterRandom.mix(imageKey &+ (UInt64(corruption.id) << 48) &+ (UInt64(severity) << 56) &+ 0xD1B5_4A32_D192_ED03)
         key = (UInt32(truncatingIfNeeded: a ^ (b >> 32)), UInt32(truncatingIfNeeded: (a >> 32) ^ b))
         high = b
-        words.initialize(repeating: 0, count: 16)
     }
     let high: UInt64
-
-    deinit { words.deallocate() }
 
     /// SplitMix64 finalizer.
     static func mix(_ x: UInt64) -> UInt64 {
@@ -49,75 +44,6 @@ public final class CounterRandom: RandomDraws {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-
-    /// One Philox4x32-10 block for counter (c0, c1, c2, c3).
-    static func block(_ c: (UInt32, UInt32, UInt32, UInt32), _ k: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
-        var (x0, x1, x2, x3) = c
-        var (k0, k1) = k
-        for _ in 0..<10 {
-            let p0 = UInt64(0xD251_1F53) &* UInt64(x0)
-            let p1 = UInt64(0xCD9E_8D57) &* UInt64(x2)
-            let y0 = UInt32(truncatingIfNeeded: p1 >> 32) ^ x1 ^ k0
-            let y1 = UInt32(truncatingIfNeeded: p1)
-            let y2 = UInt32(truncatingIfNeeded: p0 >> 32) ^ x3 ^ k1
-            let y3 = UInt32(truncatingIfNeeded: p0)
-            (x0, x1, x2, x3) = (y0, y1, y2, y3)
-            k0 &+= 0x9E37_79B9
-            k1 &+= 0xBB67_AE85
-        }
-        return (x0, x1, x2, x3)
-    }
-
-    /// Four consecutive blocks, counters `c…c+3` (same high word), computed in SIMD lanes so the
-    /// ten dependent multiply rounds of the four blocks overlap. Lane j equals
-    /// `block((c+j) low, (c+j) high, h0, h1)`.
-    @inline(__always)
-    static func block4(counter c: UInt64, high h: UInt64, _ k: (UInt32, UInt32)) -> (SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>) {
-        let cs = SIMD4<UInt64>(c, c &+ 1, c &+ 2, c &+ 3)
-        var x0 = SIMD4<UInt32>(truncatingIfNeeded: cs), x1 = SIMD4<UInt32>(truncatingIfNeeded: cs &>> 32)
-        var x2 = SIMD4<UInt32>(repeating: UInt32(truncatingIfNeeded: h)), x3 = SIMD4<UInt32>(repeating: UInt32(truncatingIfNeeded: h >> 32))
-        var k0 = k.0, k1 = k.1
-        let m0 = SIMD4<UInt64>(repeating: 0xD251_1F53), m1 = SIMD4<UInt64>(repeating: 0xCD9E_8D57)
-        for _ in 0..<10 {
-            let p0 = SIMD4<UInt64>(truncatingIfNeeded: x0) &* m0
-            let p1 = SIMD4<UInt64>(truncatingIfNeeded: x2) &* m1
-            let y0 = SIMD4<UInt32>(truncatingIfNeeded: p1 &>> 32) ^ x1 ^ SIMD4(repeating: k0)
-            let y1 = SIMD4<UInt32>(truncatingIfNeeded: p1)
-            let y2 = SIMD4<UInt32>(truncatingIfNeeded: p0 &>> 32) ^ x3 ^ SIMD4(repeating: k1)
-            let y3 = SIMD4<UInt32>(truncatingIfNeeded: p0)
-            (x0, x1, x2, x3) = (y0, y1, y2, y3)
-            k0 &+= 0x9E37_79B9
-            k1 &+= 0xBB67_AE85
-        }
-        return (x0, x1, x2, x3)
-    }
-
-    /// The next 32-bit word of the stream: words 0…3 of block `counter`, then the next block.
-    /// Blocks are computed four at a time into `words` (16 words, block-major); the stream is
-    /// the same as one `block` per four words.
-    @inline(__always)
-    private func nextUInt32() -> UInt32 {
-        if index == 16 { refill() }
-        defer { index += 1 }
-        return words[index]
-    }
-
-    @inline(never)
-    private func refill() {
-        let (a, b, c, d) = CounterRandom.block4(counter: counter, high: high, key)
-        for j in 0..<4 {
-            words[4 * j] = a[j]; words[4 * j + 1] = b[j]; words[4 * j + 2] = c[j]; words[4 * j + 3] = d[j]
-        }
-        counter &+= 4
-        index = 0
-    }
-
-    /// A double in [0, 1) with 53 random bits.
-    @inline(__always)
-    func nextDouble() -> Double {
-        let hi = UInt64(nextUInt32() >> 5), lo = UInt64(nextUInt32() >> 6)
-        return Double(hi << 26 | lo) * 0x1.0p-53
     }
 
     /// A new array of `count` doubles, all written by `f(out)` (no zero-fill, no copies).

@@ -143,46 +143,8 @@ extension Corruptions {
         let gx = WeatherFilters.gaussianFilter(ux, h: h, w: w, sigma: sigma, truncate: 3, border: .reflect, float32: false)
         let uy = try ctx.random.uniform(h * w, low: -maxD, high: maxD)
         let gy = WeatherFilters.gaussianFilter(uy, h: h, w: w, sigma: sigma, truncate: 3, border: .reflect, float32: false)
-        // The image as float32 / 255.
-        var img = [Float](repeating: 0, count: h * w * 3)
-        img.withUnsafeMutableBufferPointer { ib in
-            x.pixels.withUnsafeBufferPointer { sp in
-                guard let ip = ib.baseAddress, let sb = sp.baseAddress else { return }
-                BlurKernels.parallelRows(h) { ys in
-                    var i = ys.lowerBound * w * 3
-                    let end = ys.upperBound * w * 3
-                    while i < end { ip[i] = Float(sb[i]) / 255; i += 1 }
-                }
-            }
-        }
-        var out = x
-        img.withUnsafeBufferPointer { ip in
-            out.pixels.withUnsafeMutableBufferPointer { op in
-                BlurKernels.parallelRows(h) { ys in
-                for y in ys {
-                    for xx in 0..<w {
-                        let p = y * w + xx
-                        let cy = Double(y) + Double(Float(gy[p] * alpha))
-                        let cx = Double(xx) + Double(Float(gx[p] * alpha))
-                        let (sy, wy0, wy1) = WeatherFilters.linearWeights(cy)
-                        let (sx, wx0, wx1) = WeatherFilters.linearWeights(cx)
-                        let r0 = WeatherFilters.reflect(sy, h) * w, r1 = WeatherFilters.reflect(sy + 1, h) * w
-                        let c0 = WeatherFilters.reflect(sx, w), c1 = WeatherFilters.reflect(sx + 1, w)
-                        for k in 0..<3 {
-                            var t = 0.0
-                            t += Double(ip[(r0 + c0) * 3 + k]) * wy0 * wx0
-                            t += Double(ip[(r0 + c1) * 3 + k]) * wy0 * wx1
-                            t += Double(ip[(r1 + c0) * 3 + k]) * wy1 * wx0
-                            t += Double(ip[(r1 + c1) * 3 + k]) * wy1 * wx1
-                            let f = min(max(Float(t), 0), 1) * 255
-                            op[p * 3 + k] = f >= 255 ? 255 : (f > 0 ? UInt8(f) : 0)
-                        }
-                    }
-                }
-                }
-            }
-        }
-        return out
+        let bytes = WeatherFilters.displacedBilinearToBytes(WeatherFilters.unitFloats(x), h: h, w: w, gy: gy, gx: gx, alpha: alpha)
+        return try Image(width: w, height: h, channels: 3, pixels: bytes)
     }
 
     // MARK: snow

@@ -133,6 +133,61 @@ enum WeatherFilters {
         return out
     }
 
+    /// An HWC byte image as float32 `value / 255` (`np.array(x, dtype=np.float32) / 255.`),
+    /// rows in parallel.
+    static func unitFloats(_ x: Image) -> [Float] {
+        let n = x.pixels.count, rowLen = max(1, x.width * x.channels)
+        return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            x.pixels.withUnsafeBufferPointer { sp in
+                guard let op = out.baseAddress, let sb = sp.baseAddress else { return }
+                BlurKernels.parallelRows(x.height) { ys in
+                    var i = ys.lowerBound * rowLen
+                    let end = min(n, ys.upperBound * rowLen)
+                    while i < end { op[i] = Float(sb[i]) / 255; i += 1 }
+                }
+            }
+            initialized = n
+        }
+    }
+
+    /// The elastic transforms' resampling: `scipy.ndimage.map_coordinates(img, (y + dy, x + dx),
+    /// order=1, mode='reflect')` of an h×w×3 float32 image, with dy = float32(gy·α) and
+    /// dx = float32(gx·α) (the references' `.astype(np.float32)`), summed in float64 in SciPy's
+    /// tap order; then `np.clip(·, 0, 1)·255` in float32 and `np.uint8` truncation (NaN → 0).
+    /// Coordinates are clamped to ±2²⁴ first so no input can overflow an integer conversion.
+    /// Rows in parallel.
+    static func displacedBilinearToBytes(_ img: [Float], h: Int, w: Int, gy: [Double], gx: [Double], alpha: Double) -> [UInt8] {
+        let n = h * w * 3
+        @inline(__always) func safe(_ c: Double) -> Double { c.isNaN ? 0 : Swift.min(Swift.max(c, -16_777_216), 16_777_216) }
+        return [UInt8](unsafeUninitializedCapacity: n) { out, initialized in
+            img.withUnsafeBufferPointer { ip in
+                guard let op = out.baseAddress, ip.count >= n, gy.count >= h * w, gx.count >= h * w else { return }
+                BlurKernels.parallelRows(h) { ys in
+                    for y in ys {
+                        for xx in 0..<w {
+                            let p = y * w + xx
+                            let (sy, wy0, wy1) = linearWeights(safe(Double(y) + Double(Float(gy[p] * alpha))))
+                            let (sx, wx0, wx1) = linearWeights(safe(Double(xx) + Double(Float(gx[p] * alpha))))
+                            let r0 = reflect(sy, h) * w, r1 = reflect(sy + 1, h) * w
+                            let c0 = reflect(sx, w), c1 = reflect(sx + 1, w)
+                            for k in 0..<3 {
+                                var t = 0.0
+                                t += Double(ip[(r0 + c0) * 3 + k]) * wy0 * wx0
+                                t += Double(ip[(r0 + c1) * 3 + k]) * wy0 * wx1
+                                t += Double(ip[(r1 + c0) * 3 + k]) * wy1 * wx0
+                                t += Double(ip[(r1 + c1) * 3 + k]) * wy1 * wx1
+                                let f = Float(t)
+                                let v = (f.isNaN ? 0 : Swift.min(Swift.max(f, 0), 1)) * 255
+                                op[p * 3 + k] = v >= 255 ? 255 : (v > 0 ? UInt8(v) : 0)
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = n
+        }
+    }
+
     /// Spline-order-1 weights of SciPy (`spline_coefficients`): start = ⌊c⌋, wₖ = 1 − |start − c + k|.
     @inline(__always)
     static func linearWeights(_ c: Double) -> (Int, Double, Double) {

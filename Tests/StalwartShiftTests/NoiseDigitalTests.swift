@@ -112,7 +112,7 @@ final class NoiseDigitalTests: XCTestCase {
             let fast = CounterRandom(seed: 5, key: 6, corruption: .shotNoise, severity: 1)
             let slow = CounterRandom(seed: 5, key: 6, corruption: .shotNoise, severity: 1)
             let got = try fast.poisson(lambdas)
-            // poisson draws one bulk uniform per rate, then the sequential stream for λ > 1000.
+            // poisson draws one bulk uniform per rate, then one bulk group per normal for λ > 1000.
             let units = try slow.uniform(lambdas.count, low: 0, high: 1)
             var want: [Double] = []
             for (lam, u) in zip(lambdas, units) {

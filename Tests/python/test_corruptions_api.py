@@ -33,6 +33,40 @@ def test_non_finite_replay_is_an_error_not_a_crash():
             stalwart.corrupt(img, "motion_blur", 2, replay=bad)
 
 
+def test_huge_replay_is_an_error_not_a_crash():
+    """Replayed draws far outside anything NumPy produces for these corruptions (|v| > 2^24)
+    are refused up front; below the bound every corruption completes (each in a subprocess, so
+    a trap would show as a signal, not take pytest down)."""
+    import subprocess, sys
+    code = r"""
+import re, sys, numpy as np
+import stalwart
+name, val, mode = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+img = (np.random.default_rng(0).random((40, 44, 3)) * 255).astype(np.uint8)
+draws = []
+for _ in range(60):
+    try:
+        stalwart.corrupt(img, name, 3, mode=mode, replay=np.array(draws, dtype=np.float64))
+        print("ok"); break
+    except stalwart.InvalidArgument as e:
+        m = re.search(r"needs (\d+) values at position", str(e))
+        if not m:
+            print("refused" if "2^24" in str(e) else "error: " + str(e)); break
+        draws += [val] * int(m.group(1))
+"""
+    cases = [(n, "imagecorruptions") for n in stalwart.corruption_names("all")] + [("elastic_transform", "hendrycks")]
+    for name, mode in cases:
+        for val, want in ((1e300, "refused"), (-3e7, "refused"), (1.6e7, None), (-1.6e7, None)):
+            r = subprocess.run([sys.executable, "-c", code, name, repr(val), mode], capture_output=True, text=True,
+                               env={**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(stalwart.__file__).parents[1])})
+            assert r.returncode == 0, (name, mode, val, r.returncode, r.stderr[-300:])
+            out = r.stdout.strip()
+            if want:
+                assert out in ("refused", "ok"), (name, mode, val, out)   # "ok": the corruption draws nothing
+            else:
+                assert out == "ok" or out.startswith("error: "), (name, mode, val, out)
+
+
 def test_model_level_agreement_with_reference():
     """EfficientNet-Lite0's top-1 on Stalwart's corrupted photos and on the reference's
     (same replayed draws) agree for ≥ 90% of (photo, corruption, severity) triples."""

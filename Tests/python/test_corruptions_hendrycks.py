@@ -153,7 +153,10 @@ def test_replayed_draws_must_line_up(cases):
 def test_absurd_replayed_draws_do_not_crash(cases):
     img = dict(cases)["chelsea224"]
     n = 6 + 2 * 224 * 224
-    for v in (1e300, -1e300, 1e30, 0.0):
+    for v in (1e300, -1e300, 1e30):          # beyond any NumPy draw: refused up front
+        with pytest.raises(stalwart.InvalidArgument, match="2\\^24"):
+            stalwart.corrupt(img, "elastic_transform", 1, mode="hendrycks", replay=np.full(n, v))
+    for v in (1.6e7, -1.6e7, 0.0):           # extreme but allowed: clamped coordinates, no crash
         out = stalwart.corrupt(img, "elastic_transform", 1, mode="hendrycks", replay=np.full(n, v))
         assert out.shape == img.shape
     # Collinear destination points (the middle one moved onto the diagonal): a singular affine.

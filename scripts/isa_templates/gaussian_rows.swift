@@ -176,22 +176,7 @@ public func {p}GaussianRowBytesF64(_ o: UnsafeMutablePointer<UInt8>, _ c: Unsafe
             a3 = a3 + (l.loadUnaligned(fromByteOffset: 192, as: V.self) + rr.loadUnaligned(fromByteOffset: 192, as: V.self)) * kd
             d &-= 1
         }
-        // np.uint8(clip(v, 0, 1)·255): v·255 ∈ [0, 255] floored exactly by the 2⁵² trick (the
-        // low word of `f + 2⁵²` is the integer f); NaN gives 0.
-        a0 = a0.replacing(with: zero, where: .!(a0 .> zero)); a0 = a0.replacing(with: one, where: a0 .> one) * c255
-        a1 = a1.replacing(with: zero, where: .!(a1 .> zero)); a1 = a1.replacing(with: one, where: a1 .> one) * c255
-        a2 = a2.replacing(with: zero, where: .!(a2 .> zero)); a2 = a2.replacing(with: one, where: a2 .> one) * c255
-        a3 = a3.replacing(with: zero, where: .!(a3 .> zero)); a3 = a3.replacing(with: one, where: a3 .> one) * c255
-        var f0 = (a0 + m) - m, f1 = (a1 + m) - m, f2 = (a2 + m) - m, f3 = (a3 + m) - m
-        f0 = f0.replacing(with: f0 - one, where: f0 .> a0); f1 = f1.replacing(with: f1 - one, where: f1 .> a1)
-        f2 = f2.replacing(with: f2 - one, where: f2 .> a2); f3 = f3.replacing(with: f3 - one, where: f3 .> a3)
-        let b0 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f0 + m, to: SIMD8<UInt64>.self)),
-                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f1 + m, to: SIMD8<UInt64>.self)))
-        let b1 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f2 + m, to: SIMD8<UInt64>.self)),
-                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f3 + m, to: SIMD8<UInt64>.self)))
-        UnsafeMutableRawPointer(o + j).storeBytes(
-            of: SIMD32<UInt8>(lowHalf: SIMD16<UInt8>(truncatingIfNeeded: b0), highHalf: SIMD16<UInt8>(truncatingIfNeeded: b1)),
-            as: SIMD32<UInt8>.self)
+        {p}StoreUnitBytes32(o + j, a0, a1, a2, a3)
         j &+= 32
     }
     while j &+ 8 <= n {

@@ -404,8 +404,6 @@ public func portableDefocusScaleRowF64(_ o: UnsafeMutablePointer<Double>, _ a: U
 /// by the 2⁵² trick (the low word of `f + 2⁵²` is the integer f); NaN gives 0.
 public func portableDefocusWeightedBytesRowF64(_ o: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UnsafePointer<Double>>,
                                           _ w: UnsafePointer<Double>, counts: UnsafePointer<Int>, groups: Int, n: Int) {
-    let zero = SIMD8<Double>(), one = SIMD8<Double>(repeating: 1), m = SIMD8<Double>(repeating: 0x1p52)
-    let c255 = SIMD8<Double>(repeating: 255)
     var j = 0
     while j &+ 32 <= n {
         var a0 = SIMD8<Double>(), a1 = SIMD8<Double>(), a2 = SIMD8<Double>(), a3 = SIMD8<Double>()
@@ -432,20 +430,7 @@ public func portableDefocusWeightedBytesRowF64(_ o: UnsafeMutablePointer<UInt8>,
             a3 = a3 + s3 * k
             g &+= 1
         }
-        a0 = a0.replacing(with: zero, where: a0 .< zero); a0 = a0.replacing(with: one, where: a0 .> one) * c255
-        a1 = a1.replacing(with: zero, where: a1 .< zero); a1 = a1.replacing(with: one, where: a1 .> one) * c255
-        a2 = a2.replacing(with: zero, where: a2 .< zero); a2 = a2.replacing(with: one, where: a2 .> one) * c255
-        a3 = a3.replacing(with: zero, where: a3 .< zero); a3 = a3.replacing(with: one, where: a3 .> one) * c255
-        var f0 = (a0 + m) - m, f1 = (a1 + m) - m, f2 = (a2 + m) - m, f3 = (a3 + m) - m
-        f0 = f0.replacing(with: f0 - one, where: f0 .> a0); f1 = f1.replacing(with: f1 - one, where: f1 .> a1)
-        f2 = f2.replacing(with: f2 - one, where: f2 .> a2); f3 = f3.replacing(with: f3 - one, where: f3 .> a3)
-        let b0 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f0 + m, to: SIMD8<UInt64>.self)),
-                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f1 + m, to: SIMD8<UInt64>.self)))
-        let b1 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f2 + m, to: SIMD8<UInt64>.self)),
-                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f3 + m, to: SIMD8<UInt64>.self)))
-        UnsafeMutableRawPointer(o + j).storeBytes(
-            of: SIMD32<UInt8>(lowHalf: SIMD16<UInt8>(truncatingIfNeeded: b0), highHalf: SIMD16<UInt8>(truncatingIfNeeded: b1)),
-            as: SIMD32<UInt8>.self)
+        portableStoreUnitBytes32(o + j, a0, a1, a2, a3)
         j &+= 32
     }
     while j < n {
@@ -467,6 +452,30 @@ public func portableDefocusWeightedBytesRowF64(_ o: UnsafeMutablePointer<UInt8>,
         o[j] = UInt8(truncatingIfNeeded: (f + mm).bitPattern)
         j &+= 1
     }
+}
+
+/// `np.uint8(clip(v, 0, 1)·255)` of 32 float64 values v0…v3 (NaN → 0), stored at `o`:
+/// v·255 ∈ [0, 255] floored exactly by the 2⁵² trick (the low word of `f + 2⁵²` is f).
+@inline(__always)
+func portableStoreUnitBytes32(_ o: UnsafeMutablePointer<UInt8>, _ v0: SIMD8<Double>, _ v1: SIMD8<Double>,
+                         _ v2: SIMD8<Double>, _ v3: SIMD8<Double>) {
+    let zero = SIMD8<Double>(), one = SIMD8<Double>(repeating: 1), m = SIMD8<Double>(repeating: 0x1p52)
+    let c255 = SIMD8<Double>(repeating: 255)
+    var a0 = v0, a1 = v1, a2 = v2, a3 = v3
+    a0 = a0.replacing(with: zero, where: .!(a0 .> zero)); a0 = a0.replacing(with: one, where: a0 .> one) * c255
+    a1 = a1.replacing(with: zero, where: .!(a1 .> zero)); a1 = a1.replacing(with: one, where: a1 .> one) * c255
+    a2 = a2.replacing(with: zero, where: .!(a2 .> zero)); a2 = a2.replacing(with: one, where: a2 .> one) * c255
+    a3 = a3.replacing(with: zero, where: .!(a3 .> zero)); a3 = a3.replacing(with: one, where: a3 .> one) * c255
+    var f0 = (a0 + m) - m, f1 = (a1 + m) - m, f2 = (a2 + m) - m, f3 = (a3 + m) - m
+    f0 = f0.replacing(with: f0 - one, where: f0 .> a0); f1 = f1.replacing(with: f1 - one, where: f1 .> a1)
+    f2 = f2.replacing(with: f2 - one, where: f2 .> a2); f3 = f3.replacing(with: f3 - one, where: f3 .> a3)
+    let b0 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f0 + m, to: SIMD8<UInt64>.self)),
+                            highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f1 + m, to: SIMD8<UInt64>.self)))
+    let b1 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f2 + m, to: SIMD8<UInt64>.self)),
+                            highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f3 + m, to: SIMD8<UInt64>.self)))
+    UnsafeMutableRawPointer(o).storeBytes(
+        of: SIMD32<UInt8>(lowHalf: SIMD16<UInt8>(truncatingIfNeeded: b0), highHalf: SIMD16<UInt8>(truncatingIfNeeded: b1)),
+        as: SIMD32<UInt8>.self)
 }
 
 // MARK: - Score-row statistics (template: scripts/isa_templates/row_stats.swift)
@@ -729,22 +738,7 @@ public func portableGaussianRowBytesF64(_ o: UnsafeMutablePointer<UInt8>, _ c: U
             a3 = a3 + (l.loadUnaligned(fromByteOffset: 192, as: V.self) + rr.loadUnaligned(fromByteOffset: 192, as: V.self)) * kd
             d &-= 1
         }
-        // np.uint8(clip(v, 0, 1)·255): v·255 ∈ [0, 255] floored exactly by the 2⁵² trick (the
-        // low word of `f + 2⁵²` is the integer f); NaN gives 0.
-        a0 = a0.replacing(with: zero, where: .!(a0 .> zero)); a0 = a0.replacing(with: one, where: a0 .> one) * c255
-        a1 = a1.replacing(with: zero, where: .!(a1 .> zero)); a1 = a1.replacing(with: one, where: a1 .> one) * c255
-        a2 = a2.replacing(with: zero, where: .!(a2 .> zero)); a2 = a2.replacing(with: one, where: a2 .> one) * c255
-        a3 = a3.replacing(with: zero, where: .!(a3 .> zero)); a3 = a3.replacing(with: one, where: a3 .> one) * c255
-        var f0 = (a0 + m) - m, f1 = (a1 + m) - m, f2 = (a2 + m) - m, f3 = (a3 + m) - m
-        f0 = f0.replacing(with: f0 - one, where: f0 .> a0); f1 = f1.replacing(with: f1 - one, where: f1 .> a1)
-        f2 = f2.replacing(with: f2 - one, where: f2 .> a2); f3 = f3.replacing(with: f3 - one, where: f3 .> a3)
-        let b0 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f0 + m, to: SIMD8<UInt64>.self)),
-                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f1 + m, to: SIMD8<UInt64>.self)))
-        let b1 = SIMD16<UInt32>(lowHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f2 + m, to: SIMD8<UInt64>.self)),
-                                highHalf: SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(f3 + m, to: SIMD8<UInt64>.self)))
-        UnsafeMutableRawPointer(o + j).storeBytes(
-            of: SIMD32<UInt8>(lowHalf: SIMD16<UInt8>(truncatingIfNeeded: b0), highHalf: SIMD16<UInt8>(truncatingIfNeeded: b1)),
-            as: SIMD32<UInt8>.self)
+        portableStoreUnitBytes32(o + j, a0, a1, a2, a3)
         j &+= 32
     }
     while j &+ 8 <= n {
