@@ -1,5 +1,6 @@
 // JPEG through TurboJPEG (libjpeg-turbo's thread-safe API: per-handle errors, no exit(), no
-// longjmp across our frames). A handle is created and destroyed inside each call.
+// longjmp across our frames). Handles are pooled (`HandlePool`): creating one allocates
+// libjpeg's memory manager and tables, which cost as much as decoding a small image.
 //
 // Decoding uses the accurate integer DCT and fancy upsampling, what Pillow uses, so pixels equal
 // Pillow's for the same libjpeg-turbo IDCT. CMYK and YCCK files are decoded as CMYK and, like
@@ -18,22 +19,83 @@ enum JPEGCodec {
     }
 
     static let accurateDCT: Int32 = 4096  // TJFLAG_ACCURATEDCT
+    static let noRealloc: Int32 = 1024  // TJFLAG_NOREALLOC: encode into the handle's buffer
 
-    /// Owns a TurboJPEG handle for the duration of one call.
+    /// One TurboJPEG handle, used by one thread at a time (TurboJPEG handles are not
+    /// thread-safe; a handle is reusable across images, errors included). `buffer` is the
+    /// compressor's reusable output buffer (`tjAlloc`ed, for `TJFLAG_NOREALLOC`), `scratch` a
+    /// reusable decode target; both live as long as the handle.
     final class Handle {
         let raw: tjhandle
+        let compress: Bool
+        /// Set after any TurboJPEG failure or warning: such a handle may keep half-read
+        /// state (tables of a corrupt stream), so the pool destroys it instead of reusing it.
+        var failed = false
+        private(set) var buffer: UnsafeMutablePointer<UInt8>? = nil
+        private(set) var bufferSize = 0
+        private(set) var scratch: UnsafeMutablePointer<UInt8>? = nil
+        private(set) var scratchSize = 0
         init(compress: Bool) throws {
             guard let h = compress ? tjInitCompress() : tjInitDecompress() else {
                 throw StalwartError.outOfMemory("cannot create a TurboJPEG \(compress ? "compressor" : "decompressor")")
             }
             raw = h
+            self.compress = compress
         }
-        deinit { tjDestroy(raw) }
+        deinit {
+            tjDestroy(raw)
+            if let buffer { tjFree(buffer) }
+            scratch?.deallocate()
+        }
         var message: String {
             guard let m = tjGetErrorStr2(raw) else { return "unknown TurboJPEG error" }
             return String(cString: m)
         }
+        /// A `tjAlloc`ed buffer of at least `size` bytes, kept for the next call.
+        func outputBuffer(_ size: Int) throws -> UnsafeMutablePointer<UInt8> {
+            if let buffer, bufferSize >= size { return buffer }
+            if let buffer { tjFree(buffer); self.buffer = nil; bufferSize = 0 }
+            guard size > 0, size <= Int(Int32.max), let b = tjAlloc(Int32(size)) else {
+                throw StalwartError.outOfMemory("cannot allocate a \(size)-byte JPEG buffer")
+            }
+            buffer = b
+            bufferSize = size
+            return b
+        }
+        /// Scratch memory of at least `count` bytes (contents undefined), kept for the next call.
+        func scratchBuffer(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+            if let scratch, scratchSize >= count { return scratch }
+            scratch?.deallocate()
+            let s = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count))
+            scratch = s
+            scratchSize = max(1, count)
+            return s
+        }
     }
+
+    /// Idle handles for reuse, at most `limit` of each kind kept (thread-safe).
+    final class HandlePool: @unchecked Sendable {
+        private let lock = Lock()
+        private var idle: [Bool: [Handle]] = [true: [], false: []]
+        private let limit = 16
+        /// Runs `body` with a handle no other thread is using, then keeps the handle.
+        func with<R>(compress: Bool, _ body: (Handle) throws -> R) throws -> R {
+            lock.lock()
+            let reused = idle[compress]?.popLast()
+            lock.unlock()
+            let handle = try reused ?? Handle(compress: compress)
+            let result: R
+            do { result = try body(handle) } catch { handle.failed = true; throw error }
+            if !handle.failed {
+                lock.lock()
+                if idle[compress, default: []].count < limit { idle[compress, default: []].append(handle) }
+                lock.unlock()
+            }
+            return result
+        }
+    }
+
+    static let pool = HandlePool()
 
     // MARK: - Markers (EXIF/XMP, and SOF as a fallback for the header)
 
@@ -87,10 +149,13 @@ enum JPEGCodec {
     // MARK: - Decoding
 
     static func header(_ b: UnsafeRawBufferPointer, handle: Handle? = nil) throws -> Header {
-        let h = try handle ?? Handle(compress: false)
+        guard let handle else { return try pool.with(compress: false) { try header(b, handle: $0) } }
+        let h = handle
         guard let base = b.baseAddress else { throw StalwartError.decode("no JPEG data") }
         var w: Int32 = 0, ht: Int32 = 0, sub: Int32 = 0, cs: Int32 = 0
-        if tjDecompressHeader3(h.raw, base.assumingMemoryBound(to: UInt8.self), UInt(b.count), &w, &ht, &sub, &cs) == 0 {
+        let status = tjDecompressHeader3(h.raw, base.assumingMemoryBound(to: UInt8.self), UInt(b.count), &w, &ht, &sub, &cs)
+        if status != 0 { h.failed = true }
+        if status == 0 {
             switch cs {
             case Int32(TJCS_GRAY.rawValue): return Header(width: Int(w), height: Int(ht), channels: 1, pixelFormat: Int32(TJPF_GRAY.rawValue))
             case Int32(TJCS_CMYK.rawValue), Int32(TJCS_YCCK.rawValue):
@@ -137,7 +202,10 @@ enum JPEGCodec {
     }
 
     static func decode(_ b: UnsafeRawBufferPointer, maxPixels: Int) throws -> DecodedFile {
-        let handle = try Handle(compress: false)
+        try pool.with(compress: false) { try decode(b, maxPixels: maxPixels, handle: $0) }
+    }
+
+    private static func decode(_ b: UnsafeRawBufferPointer, maxPixels: Int, handle: Handle) throws -> DecodedFile {
         let hdr = try header(b, handle: handle)
         try PNGDecoder.checkLimit(width: hdr.width, height: hdr.height, maxPixels: maxPixels)
         guard hdr.width <= Int(Int32.max), hdr.height <= Int(Int32.max), b.baseAddress != nil else {
@@ -181,6 +249,7 @@ enum JPEGCodec {
         let r = tjDecompress2(handle.raw, base.assumingMemoryBound(to: UInt8.self), UInt(b.count), dst,
                               Int32(hdr.width), 0, Int32(hdr.height), hdr.pixelFormat, accurateDCT)
         if r != 0 {
+            handle.failed = true
             let msg = handle.message
             if !(isBenignWarning(msg) && hasEndAfterScan(b)) {
                 dst.initialize(repeating: 0, count: count)  // keep the buffer defined
@@ -198,7 +267,11 @@ enum JPEGCodec {
     /// width·height·channels bytes; they hold the image when this returns true.
     static func decodeDirect(_ b: UnsafeRawBufferPointer, options: DecodeOptions,
                              allocate: (Int, Int, Int) throws -> UnsafeMutableBufferPointer<UInt8>) throws -> Bool {
-        let handle = try Handle(compress: false)
+        try pool.with(compress: false) { try decodeDirect(b, options: options, handle: $0, allocate: allocate) }
+    }
+
+    private static func decodeDirect(_ b: UnsafeRawBufferPointer, options: DecodeOptions, handle: Handle,
+                                     allocate: (Int, Int, Int) throws -> UnsafeMutableBufferPointer<UInt8>) throws -> Bool {
         let hdr = try header(b, handle: handle)
         guard hdr.channels == options.mode.channels, hdr.channels == 1 || hdr.channels == 3 else { return false }
         if options.applyEXIFOrientation, let o = orientation(b), (2...8).contains(o) { return false }
@@ -241,15 +314,15 @@ enum JPEGCodec {
         case .s420: sub = TJSAMP_420
         case .gray: sub = TJSAMP_GRAY
         }
-        let handle = try Handle(compress: true)
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        var size: UInt = 0
-        defer { if let out { tjFree(out) } }
-        let r = image.pixels.withUnsafeBufferPointer { px in
-            tjCompress2(handle.raw, px.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(pf.rawValue),
-                        &out, &size, Int32(sub.rawValue), Int32(quality), accurateDCT)
+        return try pool.with(compress: true) { handle in
+            var out: UnsafeMutablePointer<UInt8>? = try handle.outputBuffer(Int(truncatingIfNeeded: tjBufSize(Int32(image.width), Int32(image.height), Int32(sub.rawValue))))
+            var size = UInt(handle.bufferSize)
+            let r = image.pixels.withUnsafeBufferPointer { px in
+                tjCompress2(handle.raw, px.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(pf.rawValue),
+                            &out, &size, Int32(sub.rawValue), Int32(quality), accurateDCT | noRealloc)
+            }
+            guard r == 0, let out else { throw StalwartError.internal("JPEG encoding failed: \(handle.message)") }
+            return Array(UnsafeBufferPointer(start: out, count: Int(size)))
         }
-        guard r == 0, let out else { throw StalwartError.internal("JPEG encoding failed: \(handle.message)") }
-        return Array(UnsafeBufferPointer(start: out, count: Int(size)))
     }
 }

@@ -42,25 +42,27 @@ extension ImageCodec {
         }
         let top = max(0, rows.lowerBound - a), bottom = min(h, rows.upperBound + a)
         let stripH = bottom - top, rowBytes = w * 3
-        let compressor = try JPEGCodec.Handle(compress: true)
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        var size: UInt = 0
-        defer { if let out { tjFree(out) } }
-        let r = image.pixels.withUnsafeBufferPointer { px -> Int32 in
-            guard let base = px.baseAddress else { return -1 }
-            return tjCompress2(compressor.raw, base + top * rowBytes, Int32(w), 0, Int32(stripH), Int32(TJPF_RGB.rawValue),
-                               &out, &size, Int32(TJSAMP_420.rawValue), Int32(quality), JPEGCodec.accurateDCT)
-        }
-        guard r == 0, let out else { throw StalwartError.internal("JPEG encoding failed: \(compressor.message)") }
-        let decompressor = try JPEGCodec.Handle(compress: false)
-        let direct = top == rows.lowerBound && bottom == rows.upperBound
-        let target = direct ? dst : UnsafeMutablePointer<UInt8>.allocate(capacity: stripH * rowBytes)
-        defer { if !direct { target.deallocate() } }
-        let d = tjDecompress2(decompressor.raw, out, size, target, Int32(w), 0, Int32(stripH),
-                              Int32(TJPF_RGB.rawValue), JPEGCodec.accurateDCT)
-        guard d == 0 else { throw StalwartError.internal("JPEG decoding failed: \(decompressor.message)") }
-        if !direct {
-            dst.initialize(from: target + (rows.lowerBound - top) * rowBytes, count: rows.count * rowBytes)
+        try JPEGCodec.pool.with(compress: true) { compressor in
+            try JPEGCodec.pool.with(compress: false) { decompressor in
+                var out: UnsafeMutablePointer<UInt8>? = try compressor.outputBuffer(
+                    Int(truncatingIfNeeded: tjBufSize(Int32(w), Int32(stripH), Int32(TJSAMP_420.rawValue))))
+                var size = UInt(compressor.bufferSize)
+                let r = image.pixels.withUnsafeBufferPointer { px -> Int32 in
+                    guard let base = px.baseAddress else { return -1 }
+                    return tjCompress2(compressor.raw, base + top * rowBytes, Int32(w), 0, Int32(stripH), Int32(TJPF_RGB.rawValue),
+                                       &out, &size, Int32(TJSAMP_420.rawValue), Int32(quality),
+                                       JPEGCodec.accurateDCT | JPEGCodec.noRealloc)
+                }
+                guard r == 0, let out else { throw StalwartError.internal("JPEG encoding failed: \(compressor.message)") }
+                let direct = top == rows.lowerBound && bottom == rows.upperBound
+                let target = direct ? dst : decompressor.scratchBuffer(stripH * rowBytes)
+                let d = tjDecompress2(decompressor.raw, out, size, target, Int32(w), 0, Int32(stripH),
+                                      Int32(TJPF_RGB.rawValue), JPEGCodec.accurateDCT)
+                guard d == 0 else { throw StalwartError.internal("JPEG decoding failed: \(decompressor.message)") }
+                if !direct {
+                    dst.initialize(from: target + (rows.lowerBound - top) * rowBytes, count: rows.count * rowBytes)
+                }
+            }
         }
     }
 }
