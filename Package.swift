@@ -10,6 +10,10 @@
 //   StalwartShift           the 19 ImageNet-C corruptions (deterministic, counter-based RNG)
 //   StalwartONNX            ONNX protobuf decoding, graph, operators, planner, executor
 //   StalwartMetrics         robustness scoring: streaming metrics, label spaces, aggregates
+//   StalwartData            dataset layouts on disk (ImageNet-C/A/R/V2, ObjectNet, pm-k, SI-Score)
+//   StalwartStore           the SQLite results database (per-image rows, metric states, aggregates)
+//   StalwartReport          HTML/SVG, JSON and CSV reports from stored results
+//   StalwartEval            the evaluation runner: data × shifts × resolutions → model → store
 //   StalwartCAPI            the C ABI of include/stalwart.h (the only Unmanaged / status code)
 //   StalwartCLI             the `stalwart` command
 import PackageDescription
@@ -46,6 +50,14 @@ let package = Package(
             exclude: ["FROST_LICENSE"]),
         .target(name: "StalwartONNX", dependencies: ["StalwartTensor"]),
         .target(name: "StalwartMetrics", dependencies: ["StalwartTensor"]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "StalwartData", dependencies: ["StalwartTensor", "StalwartMetrics"]),
+        .target(name: "StalwartStore", dependencies: ["StalwartTensor", "CSQLite"]),
+        .target(name: "StalwartReport", dependencies: ["StalwartTensor"]),
+        .target(
+            name: "StalwartEval",
+            dependencies: ["StalwartData", "StalwartStore", "StalwartReport", "StalwartONNX", "StalwartImageIO",
+                           "StalwartPreprocess", "StalwartShift", "StalwartMetrics"]),
         .target(
             name: "StalwartCAPI",
             dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift", "StalwartMetrics"],
@@ -70,6 +82,9 @@ let package = Package(
             exclude: ["Fixtures", "gen_reference.py"]),
         .testTarget(name: "StalwartShiftTests", dependencies: ["StalwartShift"]),
         .testTarget(name: "StalwartMetricsTests", dependencies: ["StalwartMetrics"]),
+        .testTarget(name: "StalwartDataTests", dependencies: ["StalwartData"]),
+        .testTarget(name: "StalwartStoreTests", dependencies: ["StalwartStore"]),
+        .testTarget(name: "StalwartReportTests", dependencies: ["StalwartReport"]),
         .testTarget(
             name: "StalwartPreprocessTests", dependencies: ["StalwartPreprocess"],
             exclude: ["Fixtures", "gen_resize_cases.py"]),
