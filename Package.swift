@@ -60,7 +60,8 @@ let package = Package(
                            "StalwartPreprocess", "StalwartShift", "StalwartMetrics"]),
         .target(
             name: "StalwartCAPI",
-            dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift", "StalwartMetrics"],
+            dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift", "StalwartMetrics",
+                           "StalwartEval"],
             linkerSettings: [
                 .unsafeFlags([
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/include/stalwart.map",
@@ -70,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "StalwartCLI",
             dependencies: [
-                "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift",
+                "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift", "StalwartEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(

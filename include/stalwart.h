@@ -30,7 +30,7 @@ extern "C" {
 
 /** The API version this header describes. Compare with stalwart_api_version().
  *  1: models. 2: images, preprocessing pipelines, model metadata. */
-#define STALWART_API_VERSION 3
+#define STALWART_API_VERSION 4
 
 /** The largest tensor rank that crosses the C boundary. */
 #define STALWART_MAX_RANK 8
@@ -551,6 +551,59 @@ stalwart_status stalwart_labelspace_project(const char *space, const float *scor
 stalwart_status stalwart_labelspace_predict(const char *space, const float *scores, int64_t rows,
                                             int64_t columns, int64_t *out_classes,
                                             size_t out_capacity);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Evaluation runs (the engine of `stalwart eval`; API version 4).                           */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Options of an evaluation, set as text key/value pairs. Not thread-safe: configure it on
+ *  one thread; stalwart_evaluate only reads it. */
+typedef struct stalwart_eval_options stalwart_eval_options;
+
+/** Creates options with defaults (layout detected, clean images only, the model's own
+ *  resolution and preprocessing, batch 16, all cores). On success *out receives a new object
+ *  owned by the caller, released with stalwart_eval_options_free(). */
+stalwart_status stalwart_eval_options_create(stalwart_eval_options **out);
+
+/** Releases options; NULL is ignored. */
+void stalwart_eval_options_free(stalwart_eval_options *options);
+
+/** Sets option `key` to `value` (both UTF-8, read during the call). Keys: "layout" (folder,
+ *  imagenet-val, imagenet-c, imagenet-v2, imagenet-a, imagenet-r, objectnet,
+ *  imagenet-vid-robust, ytbb-robust, si-score, unlabeled), "corruptions" (names or subsets,
+ *  comma-separated: on-the-fly ImageNet-C), "severities" ("1-5", "1,3,5"), "clean" ("0"/"1"),
+ *  "resolutions" ("160,224,288"), "preset", "crop_pct", "interpolation", "seed", "mode"
+ *  ("imagecorruptions"/"hendrycks"), "batch", "threads", "workers", "limit", "shard" ("I/N"),
+ *  "class_map", "labels_file", "label_space". Unknown keys or bad values →
+ *  STALWART_ERROR_INVALID_ARGUMENT and the options are unchanged. */
+stalwart_status stalwart_eval_options_set(stalwart_eval_options *options, const char *key,
+                                          const char *value);
+
+/** Progress of stalwart_evaluate, called on its calling thread after every committed batch:
+ *  run index (0-based) of `runs` (one per resolution), images done and total of that run,
+ *  images per second. Return 0 to continue; non-zero stops the evaluation after that batch
+ *  (what was committed stays; calling stalwart_evaluate again resumes). */
+typedef int32_t (*stalwart_eval_progress)(void *user_data, int32_t run, int32_t runs, int64_t done,
+                                          int64_t total, double images_per_second);
+
+/** Evaluates the ONNX classifier at `model_path` on the dataset folder `data_dir` (its
+ *  shifts and resolutions per `options`, NULL = defaults) and stores per-image rows, metric
+ *  states and aggregates in the SQLite database `database` (created if missing). Runs already
+ *  in the database are resumed: finished items are not evaluated again. Blocks until done;
+ *  uses worker threads internally. Unreadable images are skipped and recorded, not errors.
+ *  `progress` may be NULL. Counts of images evaluated now, resumed from the database and
+ *  skipped go to the non-NULL out-params (written only on success). Safe to call from several
+ *  threads on different databases. */
+stalwart_status stalwart_evaluate(const char *model_path, const char *data_dir, const char *database,
+                                  const stalwart_eval_options *options, stalwart_eval_progress progress,
+                                  void *user_data, int64_t *out_evaluated, int64_t *out_resumed,
+                                  int64_t *out_skipped);
+
+/** Writes the report of a results database: a self-contained HTML file with SVG plots at
+ *  `html_path`, and when non-NULL robustness_metrics-style JSON at `json_path` and a
+ *  timm-style CSV at `csv_path` (each written atomically). `title` may be NULL. */
+stalwart_status stalwart_report_write(const char *database, const char *html_path, const char *json_path,
+                                      const char *csv_path, const char *title);
 
 #ifdef __cplusplus
 }

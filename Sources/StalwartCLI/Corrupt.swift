@@ -105,12 +105,7 @@ struct Corrupt: ParsableCommand {
         }
     }
 
-    /// FNV-1a 64 of the relative path: the image's key, independent of order and threads.
-    static func key(_ rel: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in rel.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
+    static func key(_ rel: String) -> UInt64 { Corruption.datasetKey(rel) }
 
     static func writeAtomically(_ img: Image, to path: String, quality: Int) throws {
         let dir = (path as NSString).deletingLastPathComponent
@@ -133,29 +128,9 @@ struct Corrupt: ParsableCommand {
         FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  %.1f img/s  ETA %.0fs ", bar, done, total, rate, eta).utf8))
     }
 
-    func parseCorruptions(_ s: String) throws -> [Corruption] {
-        var out: [Corruption] = []
-        for part in s.split(separator: ",").map(String.init) {
-            if let subset = Corruption.Subset(rawValue: part) { out += Corruption.named(subset) }
-            else { out.append(try Corruption(name: part)) }
-        }
-        var seen = Set<Corruption>()
-        return out.filter { seen.insert($0).inserted }
-    }
+    func parseCorruptions(_ s: String) throws -> [Corruption] { try Corruption.parseList(s) }
 
-    func parseSeverities(_ s: String) throws -> [Int] {
-        var out: [Int] = []
-        for part in s.split(separator: ",") {
-            let r = part.split(separator: "-")
-            if r.count == 2, let a = Int(r[0]), let b = Int(r[1]), a <= b { out += Array(a...b) }
-            else if let v = Int(part) { out.append(v) }
-            else { throw StalwartError.invalidArgument("--severities takes 1-5 or 1,3,5, got '\(s)'") }
-        }
-        guard !out.isEmpty, out.allSatisfy({ (1...5).contains($0) }) else {
-            throw StalwartError.invalidArgument("severities must be in 1...5, got '\(s)'")
-        }
-        return Array(Set(out)).sorted()
-    }
+    func parseSeverities(_ s: String) throws -> [Int] { try Corruption.parseSeverities(s) }
 
     /// Image files under `dir`, as paths relative to it, sorted.
     func listImages(_ dir: String) throws -> [String] {

@@ -9,7 +9,7 @@ struct Stalwart: ParsableCommand {
         commandName: "stalwart",
         abstract: "Run ONNX image classifiers on the CPU and measure their robustness.",
         version: "0.1.0",
-        subcommands: [Info.self, Run.self, Classify.self, Annotate.self, Corrupt.self])
+        subcommands: [Info.self, Run.self, Classify.self, Annotate.self, Corrupt.self, Eval.self, ReportCommand.self, Merge.self])
 }
 
 /// Prints a message to stderr and exits non-zero (never traps).

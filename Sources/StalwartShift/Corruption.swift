@@ -33,6 +33,51 @@ public enum Corruption: String, CaseIterable, Sendable {
         }
         self = c
     }
+
+    /// The image key of a dataset file: FNV-1a 64 of its path relative to the dataset root
+    /// (UTF-8). `stalwart corrupt` and `stalwart eval` both key images this way, so on-the-fly
+    /// corruptions equal the files written to disk, independent of order and threads.
+    public static func datasetKey(_ relativePath: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in relativePath.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    /// Corruption names and subset names (common, validation, all, noise, blur, weather,
+    /// digital), comma-separated, in order of first appearance without repeats.
+    public static func parseList(_ s: String) throws -> [Corruption] {
+        var out: [Corruption] = []
+        for part in s.split(separator: ",").map({ String($0).trimmingSpaces }) where !part.isEmpty {
+            if let subset = Subset(rawValue: part) { out += named(subset) } else { out.append(try Corruption(name: part)) }
+        }
+        var seen = Set<Corruption>()
+        return out.filter { seen.insert($0).inserted }
+    }
+
+    /// Severities as a range `1-5` or a list `1,3,5` (or both: `1-2,5`); sorted, unique, in 1...5.
+    public static func parseSeverities(_ s: String) throws -> [Int] {
+        var out: [Int] = []
+        for part in s.split(separator: ",") {
+            let r = part.split(separator: "-")
+            if r.count == 2, let a = Int(r[0]), let b = Int(r[1]), a <= b, a >= 1, b <= 5 { out += Array(a...b) }
+            else if let v = Int(part) { out.append(v) }
+            else { throw StalwartError.invalidArgument("severities take 1-5 or 1,3,5, got '\(s)'") }
+        }
+        guard !out.isEmpty, out.allSatisfy({ (1...5).contains($0) }) else {
+            throw StalwartError.invalidArgument("severities must be in 1...5, got '\(s)'")
+        }
+        return Array(Set(out)).sorted()
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs.
+    var trimmingSpaces: String {
+        var sub = Substring(self)
+        while let f = sub.first, f == " " || f == "\t" { sub.removeFirst() }
+        while let l = sub.last, l == " " || l == "\t" { sub.removeLast() }
+        return String(sub)
+    }
 }
 
 /// Which reference a corruption reproduces where the two differ.

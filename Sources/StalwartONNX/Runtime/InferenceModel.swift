@@ -18,6 +18,11 @@ public final class InferenceModel: @unchecked Sendable {
     /// Number of parameters (elements of float initializers) in the file.
     public let parameterCount: Int
     public let threadCount: Int
+    /// Whether the spatial dimensions of rank-4 image inputs (H and W of NCHW or NHWC, told
+    /// apart by a channel dimension of 1 or 3) accept any size even when the file fixes them —
+    /// for test-resolution sweeps of convolutional models exported at one size. Layers whose
+    /// shapes then no longer fit (a Reshape to a fixed size) fail at planning with a shape error.
+    public let freeSpatialDims: Bool
 
     let ops: [Operator]
     let pool: ThreadPool
@@ -26,8 +31,8 @@ public final class InferenceModel: @unchecked Sendable {
     private static let maxCachedPlans = 16
 
     /// Loads a model from a file. `threads` = 0 means one per core.
-    public convenience init(path: String, threads: Int = 0) throws {
-        try self.init(graph: try ModelLoader.load(path: path), threads: threads)
+    public convenience init(path: String, threads: Int = 0, freeSpatialDims: Bool = false) throws {
+        try self.init(graph: try ModelLoader.load(path: path), threads: threads, freeSpatialDims: freeSpatialDims)
     }
 
     /// Loads a model from bytes (read only during the call).
@@ -35,7 +40,8 @@ public final class InferenceModel: @unchecked Sendable {
         try self.init(graph: try ModelLoader.load(bytes: bytes, baseDirectory: nil), threads: threads)
     }
 
-    init(graph: Graph, threads: Int) throws {
+    init(graph: Graph, threads: Int, freeSpatialDims: Bool = false) throws {
+        self.freeSpatialDims = freeSpatialDims
         guard threads >= 0, threads <= 1024 else {
             throw StalwartError.invalidArgument("threads must be 0...1024, got \(threads)")
         }
@@ -81,7 +87,7 @@ public final class InferenceModel: @unchecked Sendable {
                 guard d > 0 else {
                     throw StalwartError.shapeMismatch("input '\(sig.name)' has a zero-sized or negative dimension: \(s)")
                 }
-                if let want = sig.dims[k], want != d {
+                if let want = sig.dims[k], want != d, !(freeSpatialDims && InferenceModel.isSpatial(k, of: sig)) {
                     throw StalwartError.shapeMismatch("input '\(sig.name)' must have shape \(describe(sig)), got \(s)")
                 }
                 if let name = sig.dimNames[k] {
@@ -92,6 +98,15 @@ public final class InferenceModel: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Whether dimension `k` of `sig` is H or W of a rank-4 NCHW (C = 1 or 3 at index 1) or
+    /// NHWC (C at index 3) image input.
+    static func isSpatial(_ k: Int, of sig: TensorSignature) -> Bool {
+        guard sig.dims.count == 4 else { return false }
+        if let c = sig.dims[1], c == 1 || c == 3 { return k == 2 || k == 3 }
+        if let c = sig.dims[3], c == 1 || c == 3 { return k == 1 || k == 2 }
+        return false
     }
 
     private func describe(_ sig: TensorSignature) -> String {

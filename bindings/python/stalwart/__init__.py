@@ -28,6 +28,7 @@ from .image import PRESETS, Pipeline, decode_image, encode_image, load_image, pr
 from .model import Model, TensorInfo
 from .shift import CORRUPTION_SUBSETS, corrupt, corruption_names
 from . import metrics
+from .evaluate import Results, evaluate, report
 
 #: The C API version these bindings were written for (STALWART_API_VERSION).
 API_VERSION = _lib.API_VERSION
@@ -50,6 +51,9 @@ def api_version() -> int:
 __version__ = version()
 
 __all__ = [
+    "evaluate",
+    "report",
+    "Results",
     "Model",
     "TensorInfo",
     "version",

@@ -31,7 +31,7 @@ from pathlib import Path
 from . import errors
 
 #: STALWART_API_VERSION of the include/stalwart.h these bindings implement.
-API_VERSION = 3
+API_VERSION = 4
 #: STALWART_MAX_RANK: the largest tensor rank that crosses the C boundary.
 MAX_RANK = 8
 
@@ -101,6 +101,16 @@ class stalwart_metric(ctypes.Structure):
 ImagePtr = POINTER(stalwart_image)
 PipelinePtr = POINTER(stalwart_pipeline)
 MetricPtr = POINTER(stalwart_metric)
+
+
+class stalwart_eval_options(ctypes.Structure):
+    """Opaque ``stalwart_eval_options``."""
+
+
+EvalOptionsPtr = POINTER(stalwart_eval_options)
+
+#: ``int32_t (*)(void *user, int32_t run, int32_t runs, int64_t done, int64_t total, double ips)``.
+EVAL_PROGRESS = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32, c_int64, c_int64, ctypes.c_double)
 
 SCORES_LOGITS = 0
 SCORES_PROBABILITIES = 1
@@ -272,6 +282,16 @@ FUNCTIONS: dict[str, tuple[object, list, bool]] = {
         True),
     "stalwart_labelspace_predict": (
         stalwart_status, [c_char_p, POINTER(c_float), c_int64, c_int64, POINTER(c_int64), c_size_t], True),
+    # Evaluation runs (API 4).
+    "stalwart_eval_options_create": (stalwart_status, [POINTER(EvalOptionsPtr)], True),
+    "stalwart_eval_options_free": (None, [EvalOptionsPtr], False),
+    "stalwart_eval_options_set": (stalwart_status, [EvalOptionsPtr, c_char_p, c_char_p], True),
+    "stalwart_evaluate": (
+        stalwart_status,
+        [c_char_p, c_char_p, c_char_p, EvalOptionsPtr, EVAL_PROGRESS, c_void_p, POINTER(c_int64), POINTER(c_int64),
+         POINTER(c_int64)],
+        True),
+    "stalwart_report_write": (stalwart_status, [c_char_p, c_char_p, c_char_p, c_char_p, c_char_p], True),
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+import StalwartData
+import StalwartPreprocess
+import StalwartShift
+import StalwartTensor
+
+/// Everything one `stalwart eval` needs. Plain values; validated by `Evaluator.run`.
+public struct EvalConfig: Sendable {
+    /// ONNX classifier (one image input; output [N, classes]).
+    public var model: String
+    /// Dataset root folder.
+    public var data: String
+    /// The dataset layout (nil: detected from the folder, `Dataset.detectLayout`).
+    public var layout: DatasetLayout? = nil
+    /// Corruptions generated in memory for every image (on-the-fly ImageNet-C); [] = none.
+    public var corruptions: [Corruption] = []
+    /// Severities of the on-the-fly corruptions (1...5).
+    public var severities: [Int] = [1, 2, 3, 4, 5]
+    /// Also evaluate the unshifted images (always on for datasets without on-the-fly shifts).
+    public var clean = true
+    /// Test resolutions in pixels; [] = the model's own (its metadata, else its input size).
+    public var resolutions: [Int] = []
+    /// Preprocessing preset (`Presets.all`); nil = the model's metadata.
+    public var preset: String? = nil
+    /// Overrides of the preset's crop fraction and resize filter.
+    public var cropPct: Double? = nil
+    public var interpolation: ResizeFilter? = nil
+    /// The SQLite results database (created if missing; runs in it are resumed).
+    public var database: String = "results.sqlite"
+    /// Seed of the on-the-fly corruptions (with each image's key: `Corruption.datasetKey`).
+    public var seed: UInt64 = 0
+    public var mode: CorruptionMode = .imagecorruptions
+    /// Images per forward pass (1...1024).
+    public var batchSize = 16
+    /// Inference threads (0 = one per core).
+    public var threads = 0
+    /// Decode/preprocess/corrupt worker threads (0 = one per core).
+    public var workers = 0
+    /// Evaluate only the first `limit` images of the (sharded) dataset.
+    public var limit: Int? = nil
+    /// Evaluate the images whose index i (in key order) has i % shards == shard.
+    public var shard = 0
+    public var shards = 1
+    /// Dataset options (class map, labels file, label space override).
+    public var datasetOptions = DatasetOptions()
+
+    public init(model: String, data: String) {
+        self.model = model
+        self.data = data
+    }
+
+    func validate() throws {
+        guard (1...1024).contains(batchSize) else { throw StalwartError.invalidArgument("batch size must be 1...1024, got \(batchSize)") }
+        guard severities.allSatisfy({ (1...5).contains($0) }) else { throw StalwartError.invalidArgument("severities must be in 1...5, got \(severities)") }
+        guard resolutions.allSatisfy({ (16...4096).contains($0) }) else { throw StalwartError.invalidArgument("resolutions must be 16...4096, got \(resolutions)") }
+        guard shards >= 1, shard >= 0, shard < shards else { throw StalwartError.invalidArgument("shard must be in 0..<shards, got \(shard)/\(shards)") }
+        guard threads >= 0, threads <= 1024, workers >= 0, workers <= 256 else { throw StalwartError.invalidArgument("threads must be 0...1024 and workers 0...256") }
+        if let l = limit, l < 1 { throw StalwartError.invalidArgument("limit must be at least 1, got \(l)") }
+        guard !corruptions.isEmpty || clean else { throw StalwartError.invalidArgument("nothing to evaluate: no corruptions and clean images excluded") }
+    }
+
+    /// The JSON recorded with each run (what was asked for, so a run can be reproduced).
+    var json: String {
+        func q(_ s: String) -> String { JSONValue.string(s).serialized() }
+        let parts = [
+            "\"corruptions\":[" + corruptions.map { q($0.rawValue) }.joined(separator: ",") + "]",
+            "\"severities\":[" + severities.map(String.init).joined(separator: ",") + "]",
+            "\"clean\":\(clean)", "\"seed\":\(seed)", "\"mode\":\(q(mode.rawValue))",
+            "\"batch_size\":\(batchSize)", "\"shard\":\(shard)", "\"shards\":\(shards)",
+            "\"limit\":" + (limit.map(String.init) ?? "null"),
+        ]
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+}
+
+/// Where an evaluation is (for progress bars). `done` counts images of the current run.
+public struct EvalProgress: Sendable {
+    public var run: Int
+    public var runs: Int
+    public var resolution: Int
+    public var done: Int
+    public var total: Int
+    public var imagesPerSecond: Double
+    public var etaSeconds: Double
+    public var skipped: Int
+}
+
+/// What one evaluation did.
+public struct EvalSummary: Sendable {
+    public var runIDs: [Int64]
+    /// Images evaluated now (not counting those resumed from the database).
+    public var evaluated: Int
+    /// Items already in the database (resumed).
+    public var resumed: Int
+    public var skipped: Int
+    public var seconds: Double
+    public var database: String
+    /// The progress callback asked to stop; the last run has no aggregates yet.
+    public var stopped: Bool
+}

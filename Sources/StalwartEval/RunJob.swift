@@ -1,0 +1,215 @@
+import Glibc
+import StalwartData
+import StalwartImageIO
+import StalwartMetrics
+import StalwartONNX
+import StalwartPreprocess
+import StalwartShift
+import StalwartStore
+import StalwartTensor
+
+/// One image under one shift, preprocessed (CHW/HWC floats of the run's pipeline).
+struct PreparedItem {
+    var sample: Int
+    var corruption: String
+    var severity: Int
+    var params: String
+    var pixels: [Float]
+    var width: Int
+    var height: Int
+}
+
+/// What a worker hands to the consumer: a prepared item, or an image that could not be read.
+enum WorkResult {
+    case item(PreparedItem)
+    case skipped(sample: Int, reason: String)
+    case failed(StalwartError)
+}
+
+/// The evaluation of one run (one resolution): pending items → batches → committed rows.
+struct RunJob {
+    let config: EvalConfig
+    let dataset: Dataset
+    let samples: [Sample]
+    let space: LabelSpace?
+    let pipeline: Pipeline
+    let model: InferenceModel
+    let store: ResultStore
+    let runID: Int64
+    let runIndex: Int
+    let runCount: Int
+    let resolution: Int
+    let progress: ((EvalProgress) -> Bool)?
+
+    struct Outcome { var evaluated = 0, resumed = 0, skipped = 0; var stopped = false }
+
+    /// The image's key in the database: its dataset key, without the `{corruption}/{severity}/`
+    /// prefix of on-disk ImageNet-C (rows are keyed by corruption and severity already, and the
+    /// same image then has the same key under every shift and on the fly).
+    static func storedKey(_ s: Sample) -> String {
+        guard !s.corruption.isEmpty else { return s.key }
+        let prefix = "\(s.corruption)/\(s.severity)/"
+        return s.key.hasPrefix(prefix) ? String(s.key.dropFirst(prefix.count)) : s.key
+    }
+
+    /// The shifts of one sample: on-disk ImageNet-C → its own; else clean + on-the-fly ones.
+    func shifts(of s: Sample) -> [(String, Int)] {
+        if !s.corruption.isEmpty { return [(s.corruption, s.severity)] }
+        var out: [(String, Int)] = config.clean || config.corruptions.isEmpty ? [("", 0)] : []
+        for c in config.corruptions { for v in config.severities { out.append((c.rawValue, v)) } }
+        return out
+    }
+
+    func execute() throws -> Outcome {
+        var outcome = Outcome()
+        let completed = try store.completedItems(run: runID)
+        let skippedBefore = Set(try store.skipped(run: runID).map(\.sample))
+        // Units of work: one sample with its pending shifts (decoded once).
+        var units: [(sample: Int, shifts: [(String, Int)])] = []
+        var total = 0
+        for (i, s) in samples.enumerated() {
+            if skippedBefore.contains(s.key) { outcome.skipped += 1; continue }
+            let all = shifts(of: s)
+            let key = RunJob.storedKey(s)
+            let pending = all.filter { !completed.contains(ResultStore.itemKey(corruption: $0.0, severity: $0.1, sample: key)) }
+            outcome.resumed += all.count - pending.count
+            if !pending.isEmpty { units.append((i, pending)); total += pending.count }
+        }
+        var boxes = try loadStates()
+        guard total > 0 else { return outcome }
+
+        let cores = ThreadPool.availableCores
+        let workerCount = config.workers > 0 ? config.workers : max(1, cores)
+        let queue = BoundedQueue<WorkResult>(capacity: max(2 * config.batchSize, 8), producers: workerCount)
+        let next = Counter()
+        let (samples, pipeline, seed, mode) = (self.samples, self.pipeline, config.seed, config.mode)
+        let workers = WorkerThreads(count: workerCount) { _ in
+            defer { queue.producerFinished() }
+            while true {
+                let u = next.take()
+                guard u < units.count else { return }
+                let unit = units[u]
+                let s = samples[unit.sample]
+                for r in RunJob.prepare(s, index: unit.sample, shifts: unit.shifts, pipeline: pipeline, seed: seed, mode: mode) {
+                    if !queue.push(r) { return }
+                }
+            }
+        }
+        if workers.started < workerCount {
+            // The system refused threads: stop, nothing was evaluated yet beyond what is stored.
+            queue.cancel(); workers.join()
+            throw StalwartError.outOfMemory("cannot start \(workerCount) worker threads (started \(workers.started))")
+        }
+        defer { queue.cancel(); workers.join() }
+
+        let t0 = monotonicSeconds()
+        var pending: [PreparedItem] = []
+        var skipped: [(sample: String, reason: String)] = []
+        var done = 0
+        func flush() throws {
+            guard !pending.isEmpty || !skipped.isEmpty else { return }
+            let rows = pending.isEmpty ? [] : try score(pending, boxes: &boxes)
+            let touched = Set(rows.map { GroupKey(corruption: $0.corruption, severity: $0.severity) })
+            var states: [(group: GroupKey, metric: String, state: [UInt8])] = []
+            for g in touched {
+                for (spec, box) in boxes[g] ?? [] { states.append((g, spec, box.serialize())) }
+            }
+            try store.commitBatch(run: runID, rows: rows, skipped: skipped, states: states)
+            done += pending.count
+            outcome.evaluated += pending.count
+            outcome.skipped += skipped.count
+            pending.removeAll(keepingCapacity: true)
+            skipped.removeAll()
+            if let progress {
+                let dt = max(monotonicSeconds() - t0, 1e-9)
+                let rate = Double(done) / dt
+                let go = progress(EvalProgress(run: runIndex, runs: runCount, resolution: resolution, done: done, total: total,
+                                               imagesPerSecond: rate, etaSeconds: rate > 0 ? Double(total - done) / rate : 0,
+                                               skipped: outcome.skipped))
+                if !go { outcome.stopped = true }
+            }
+        }
+        while !outcome.stopped, let r = queue.pop() {
+            switch r {
+            case .failed(let e):
+                throw e
+            case .skipped(let i, let reason):
+                skipped.append((samples[i].key, reason))
+                // Items of this sample never come: count them as done for the progress bar.
+                total -= units.first(where: { $0.sample == i })?.shifts.count ?? 0
+            case .item(let item):
+                if let first = pending.first, first.width != item.width || first.height != item.height {
+                    try flush()
+                }
+                pending.append(item)
+                if pending.count >= config.batchSize { try flush() }
+            }
+        }
+        if !outcome.stopped { try flush() }
+        return outcome
+    }
+
+    /// Decodes a sample once and prepares every pending shift of it (worker threads).
+    static func prepare(_ s: Sample, index: Int, shifts: [(String, Int)], pipeline: Pipeline, seed: UInt64,
+                        mode: CorruptionMode) -> [WorkResult] {
+        let image: Image
+        do {
+            image = try ImageCodec.decode(path: s.path)
+        } catch let e as StalwartError {
+            return [.skipped(sample: index, reason: e.message)]
+        } catch {
+            return [.skipped(sample: index, reason: "\(error)")]
+        }
+        var out: [WorkResult] = []
+        let key = Corruption.datasetKey(s.key)
+        for (name, severity) in shifts {
+            do {
+                var img = image
+                var params = "{}"
+                if !name.isEmpty && s.corruption.isEmpty {
+                    let c = try Corruption(name: name)
+                    img = try Corruptions.apply(image, c, severity: severity, seed: seed, key: key, mode: mode)
+                    params = "{\"corruption\":\"\(name)\",\"severity\":\(severity),\"seed\":\(seed),\"key\":\(key),\"mode\":\"\(mode.rawValue)\"}"
+                } else if !s.corruption.isEmpty {
+                    params = "{\"source\":\"on-disk\"}"
+                }
+                let (w, h) = try pipeline.outputSize(width: img.width, height: img.height)
+                let (n, o1) = w.multipliedReportingOverflow(by: h)
+                let (count, o2) = n.multipliedReportingOverflow(by: pipeline.channels)
+                guard !o1, !o2, count > 0, count <= 1 << 28 else {
+                    throw StalwartError.invalidArgument("preprocessed size \(w)×\(h) is out of range")
+                }
+                var pixels = [Float](repeating: 0, count: count)
+                try pixels.withUnsafeMutableBufferPointer { b in
+                    guard let base = b.baseAddress else { return }
+                    _ = try pipeline.write(img, into: base, capacity: count)
+                }
+                out.append(.item(PreparedItem(sample: index, corruption: name, severity: severity, params: params,
+                                              pixels: pixels, width: w, height: h)))
+            } catch let e as StalwartError {
+                out.append(.failed(e.context("'\(s.key)' \(name.isEmpty ? "clean" : "\(name)/\(severity)")")))
+                return out
+            } catch {
+                out.append(.failed(.internal("'\(s.key)': \(error)")))
+                return out
+            }
+        }
+        return out
+    }
+
+    /// The metric accumulators of every group, restored from the database (resume).
+    func loadStates() throws -> [GroupKey: [(String, MetricBox)]] {
+        var boxes: [GroupKey: [(String, MetricBox)]] = [:]
+        for s in try store.metricStates(run: runID) {
+            boxes[s.group, default: []].append((s.metric, try MetricBox.deserialize(s.state)))
+        }
+        return boxes
+    }
+}
+
+/// A shared counter handing out work indices (lock-guarded).
+final class Counter: @unchecked Sendable {
+    private let lock = Lock()
+    private var value = 0
+    func take() -> Int { lock.withLock { defer { value += 1 }; return value } }
+}
