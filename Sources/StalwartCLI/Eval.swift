@@ -35,6 +35,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Results database.") var db: String = "results.sqlite"
     @Option(help: "Seed of the corruptions.") var seed: UInt64 = 0
     @Option(help: "Corruption semantics: imagecorruptions or hendrycks.") var mode: String = "imagecorruptions"
+    @Option(help: "Where on-the-fly corruptions apply: input (after resize and crop, at the test resolution: ImageNet-C's protocol) or native (the decoded image, as `stalwart corrupt` writes it).")
+    var corruptAt: String = "input"
     @Option(help: "Images per forward pass.") var batch: Int = 16
     @Option(help: "Inference threads (0 = one per core).") var threads: Int = 0
     @Option(help: "Decode/corrupt/preprocess workers (0 = one per core).") var workers: Int = 0
@@ -51,7 +53,7 @@ struct Eval: ParsableCommand {
             let options: [(String, String?)] = [
                 ("layout", suite), ("corruptions", corruptions), ("severities", severities), ("resolutions", resolutions),
                 ("preset", preset), ("crop_pct", cropPct.map { String($0) }), ("interpolation", interpolation),
-                ("seed", String(seed)), ("mode", mode), ("batch", String(batch)), ("threads", String(threads)),
+                ("seed", String(seed)), ("mode", mode), ("corrupt_at", corruptAt), ("batch", String(batch)), ("threads", String(threads)),
                 ("workers", String(workers)), ("limit", limit.map(String.init)), ("shard", shard),
                 ("class_map", classMap), ("labels_file", labelsFile),
             ]

@@ -29,6 +29,8 @@ public struct EvalConfig: Sendable {
     /// Seed of the on-the-fly corruptions (with each image's key: `Corruption.datasetKey`).
     public var seed: UInt64 = 0
     public var mode: CorruptionMode = .imagecorruptions
+    /// Where on-the-fly corruptions are applied (see `CorruptAt`).
+    public var corruptAt: CorruptAt = .input
     /// Images per forward pass (1...1024).
     public var batchSize = 16
     /// Inference threads (0 = one per core).
@@ -64,12 +66,25 @@ public struct EvalConfig: Sendable {
         let parts = [
             "\"corruptions\":[" + corruptions.map { q($0.rawValue) }.joined(separator: ",") + "]",
             "\"severities\":[" + severities.map(String.init).joined(separator: ",") + "]",
-            "\"clean\":\(clean)", "\"seed\":\(seed)", "\"mode\":\(q(mode.rawValue))",
+            "\"clean\":\(clean)", "\"seed\":\(seed)", "\"mode\":\(q(mode.rawValue))", "\"corrupt_at\":\(q(corruptAt.rawValue))",
             "\"batch_size\":\(batchSize)", "\"shard\":\(shard)", "\"shards\":\(shards)",
             "\"limit\":" + (limit.map(String.init) ?? "null"),
         ]
         return "{" + parts.joined(separator: ",") + "}"
     }
+}
+
+/// Where on-the-fly corruptions are applied.
+public enum CorruptAt: String, Sendable, CaseIterable {
+    /// To the 8-bit image after the preprocessing's resize and crop, at the test resolution —
+    /// ImageNet-C's own protocol (`make_imagenet_c.py` corrupts the 224×224 centre crop; the
+    /// severities are calibrated at that size) — then normalized. Decoding and resizing happen
+    /// once per image for all its shifts. Pipelines that resize in float (`inception`) have no
+    /// 8-bit stage and corrupt at `.native` size instead.
+    case input
+    /// To the decoded image at its own size, then preprocessed: the same pixels as the files
+    /// `stalwart corrupt` writes (evaluating such a folder gives the same rows).
+    case native
 }
 
 /// Where an evaluation is (for progress bars). `done` counts images of the current run.

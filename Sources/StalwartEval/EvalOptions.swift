@@ -6,14 +6,14 @@ import StalwartTensor
 extension EvalConfig {
     /// The option names `set(_:_:)` accepts (the C API's and Python's keys).
     public static let optionKeys = ["layout", "corruptions", "severities", "clean", "resolutions", "preset", "crop_pct",
-                                    "interpolation", "seed", "mode", "batch", "threads", "workers", "limit", "shard",
+                                    "interpolation", "seed", "mode", "corrupt_at", "batch", "threads", "workers", "limit", "shard",
                                     "class_map", "labels_file", "label_space"]
 
     /// Sets one option from text, as the C API and Python pass them: `layout` (a
     /// `DatasetLayout` name), `corruptions` (names/subsets, comma-separated; "" = none),
     /// `severities` (`1-5`, `1,3,5`), `clean` (`0`/`1`), `resolutions` (`160,224,288`; "" =
     /// the model's), `preset`, `crop_pct`, `interpolation`, `seed`, `mode`
-    /// (`imagecorruptions`/`hendrycks`), `batch`, `threads`, `workers`, `limit`, `shard`
+    /// (`imagecorruptions`/`hendrycks`), `corrupt_at` (`input`/`native`, `CorruptAt`), `batch`, `threads`, `workers`, `limit`, `shard`
     /// (`I/N`), `class_map`, `labels_file`, `label_space`. Unknown keys and bad values throw
     /// `.invalidArgument` naming them; the configuration is unchanged then.
     public mutating func set(_ key: String, _ value: String) throws {
@@ -60,6 +60,9 @@ extension EvalConfig {
         case "mode":
             guard let m = CorruptionMode(rawValue: value) else { throw StalwartError.invalidArgument("mode must be imagecorruptions or hendrycks, got '\(value)'") }
             mode = m
+        case "corrupt_at":
+            guard let c = CorruptAt(rawValue: value) else { throw StalwartError.invalidArgument("corrupt_at must be input or native, got '\(value)'") }
+            corruptAt = c
         case "batch": batchSize = try int(1...1024)
         case "threads": threads = try int(0...1024)
         case "workers": workers = try int(0...256)

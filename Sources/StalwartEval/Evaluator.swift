@@ -59,7 +59,8 @@ public enum Evaluator {
                 suite: dataset.layout.rawValue, dataRoot: config.data, layout: dataset.layout.rawValue,
                 labelSpace: dataset.labelSpace, preprocess: pipeline.name, resolution: resolution,
                 cropPct: Evaluator.cropPct(pipeline), interpolation: pipeline.filter.rawValue, seed: config.seed,
-                shiftMode: dataset.layout == .imagenetC ? "on-disk" : (config.corruptions.isEmpty ? "none" : "on-the-fly"),
+                shiftMode: dataset.layout == .imagenetC ? "on-disk"
+                    : config.corruptions.isEmpty ? "none" : "on-the-fly \(config.corruptAt.rawValue) \(config.mode.rawValue)",
                 config: config.json, version: Evaluator.version)
             let runID = try store.upsertRun(modelID: modelID, record, created: utcTimestamp())
             summary.runIDs.append(runID)

@@ -82,7 +82,7 @@ struct RunJob {
         let workerCount = config.workers > 0 ? config.workers : max(1, cores)
         let queue = BoundedQueue<WorkResult>(capacity: max(2 * config.batchSize, 8), producers: workerCount)
         let next = Counter()
-        let (samples, pipeline, seed, mode) = (self.samples, self.pipeline, config.seed, config.mode)
+        let (samples, pipeline, seed, mode, at) = (self.samples, self.pipeline, config.seed, config.mode, config.corruptAt)
         let workers = WorkerThreads(count: workerCount) { _ in
             defer { queue.producerFinished() }
             while true {
@@ -90,7 +90,7 @@ struct RunJob {
                 guard u < units.count else { return }
                 let unit = units[u]
                 let s = samples[unit.sample]
-                for r in RunJob.prepare(s, index: unit.sample, shifts: unit.shifts, pipeline: pipeline, seed: seed, mode: mode) {
+                for r in RunJob.prepare(s, index: unit.sample, shifts: unit.shifts, pipeline: pipeline, seed: seed, mode: mode, at: at) {
                     if !queue.push(r) { return }
                 }
             }
@@ -149,12 +149,13 @@ struct RunJob {
         return outcome
     }
 
-    /// Decodes a sample once and prepares every pending shift of it (worker threads).
+    /// Decodes a sample once and prepares every pending shift of it (worker threads). With
+    /// `.input`, the resize and crop also happen once, and each shift corrupts the 8-bit crop.
     static func prepare(_ s: Sample, index: Int, shifts: [(String, Int)], pipeline: Pipeline, seed: UInt64,
-                        mode: CorruptionMode) -> [WorkResult] {
-        let image: Image
+                        mode: CorruptionMode, at: CorruptAt) -> [WorkResult] {
+        let decoded: Image
         do {
-            image = try ImageCodec.decode(path: s.path)
+            decoded = try ImageCodec.decode(path: s.path)
         } catch let e as StalwartError {
             return [.skipped(sample: index, reason: e.message)]
         } catch {
@@ -162,27 +163,41 @@ struct RunJob {
         }
         var out: [WorkResult] = []
         let key = Corruption.datasetKey(s.key)
+        var base = decoded
+        var stage = pipeline
+        var where_ = "native"
+        do {
+            if at == .input, s.corruption.isEmpty, let g = try pipeline.geometry(decoded) {
+                base = g
+                stage = pipeline.normalizationStage
+                where_ = "input"
+            }
+        } catch let e as StalwartError {
+            return [.failed(e.context("'\(s.key)'"))]
+        } catch {
+            return [.failed(.internal("'\(s.key)': \(error)"))]
+        }
         for (name, severity) in shifts {
             do {
-                var img = image
+                var img = base
                 var params = "{}"
                 if !name.isEmpty && s.corruption.isEmpty {
                     let c = try Corruption(name: name)
-                    img = try Corruptions.apply(image, c, severity: severity, seed: seed, key: key, mode: mode)
-                    params = "{\"corruption\":\"\(name)\",\"severity\":\(severity),\"seed\":\(seed),\"key\":\(key),\"mode\":\"\(mode.rawValue)\"}"
+                    img = try Corruptions.apply(base, c, severity: severity, seed: seed, key: key, mode: mode)
+                    params = "{\"corruption\":\"\(name)\",\"severity\":\(severity),\"seed\":\(seed),\"key\":\(key),\"mode\":\"\(mode.rawValue)\",\"at\":\"\(where_)\"}"
                 } else if !s.corruption.isEmpty {
                     params = "{\"source\":\"on-disk\"}"
                 }
-                let (w, h) = try pipeline.outputSize(width: img.width, height: img.height)
+                let (w, h) = try stage.outputSize(width: img.width, height: img.height)
                 let (n, o1) = w.multipliedReportingOverflow(by: h)
-                let (count, o2) = n.multipliedReportingOverflow(by: pipeline.channels)
+                let (count, o2) = n.multipliedReportingOverflow(by: stage.channels)
                 guard !o1, !o2, count > 0, count <= 1 << 28 else {
                     throw StalwartError.invalidArgument("preprocessed size \(w)×\(h) is out of range")
                 }
                 var pixels = [Float](repeating: 0, count: count)
                 try pixels.withUnsafeMutableBufferPointer { b in
-                    guard let base = b.baseAddress else { return }
-                    _ = try pipeline.write(img, into: base, capacity: count)
+                    guard let p = b.baseAddress else { return }
+                    _ = try stage.write(img, into: p, capacity: count)
                 }
                 out.append(.item(PreparedItem(sample: index, corruption: name, severity: severity, params: params,
                                               pixels: pixels, width: w, height: h)))

@@ -60,6 +60,24 @@ public struct Pipeline: Sendable {
         }
     }
 
+    /// The geometric part alone (border crop, resize, crop) as 8-bit pixels, or nil when this
+    /// pipeline resizes in float (`antialias: false`, TF style) and has no 8-bit stage.
+    /// `normalizationStage.write(geometry(x)!)` equals `write(x)` exactly: the Pillow-style
+    /// path rounds to 8 bits after resizing, then normalizes.
+    public func geometry(_ input: Image) throws -> Image? {
+        if case .bytes(let img) = try transformed(input) { return img }
+        return nil
+    }
+
+    /// This pipeline without its geometric steps: normalization, channels and layout only
+    /// (what follows `geometry`).
+    public var normalizationStage: Pipeline {
+        var p = Pipeline(resize: .none, filter: filter, crop: nil, normalization: normalization, layout: layout)
+        p.antialias = antialias
+        p.name = name
+        return p
+    }
+
     /// `transform`'s result before any float conversion: 8-bit pixels on the antialiased
     /// (Pillow) path, floats on the `antialias: false` path.
     private enum Transformed {

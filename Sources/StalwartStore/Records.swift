@@ -44,7 +44,7 @@ public struct RunRecord: Sendable, Equatable, Hashable {
     public var interpolation: String
     /// RNG seed (stored as the Int64 with the same bit pattern).
     public var seed: UInt64
-    /// "none", "on-the-fly" or "on-disk".
+    /// "none", "on-disk", or "on-the-fly" followed by where and how images are corrupted.
     public var shiftMode: String
     /// Full configuration as JSON text (updated on re-upsert).
     public var config: String

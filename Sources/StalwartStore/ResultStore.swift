@@ -170,7 +170,8 @@ public final class ResultStore {
     /// resolution, cropPct, interpolation, seed, shiftMode), updating its `config` and `version`;
     /// inserts it (with `created`, unfinished) when absent.
     /// Throws `.invalidArgument` for an unknown `modelID`, a `shiftMode` other than "none",
-    /// "on-the-fly", "on-disk", or when the existing run has a different `layout`/`labelSpace`
+    /// "on-disk" or one starting with "on-the-fly" (the runner appends where and how it
+    /// corrupts: "on-the-fly input imagecorruptions"), or when the existing run has a different `layout`/`labelSpace`
     /// (its stored labels would be misread).
     @discardableResult
     public func upsertRun(modelID: Int64, _ r: RunRecord, created: String) throws -> Int64 {
@@ -181,9 +182,9 @@ public final class ResultStore {
     }
 
     private func validate(_ r: RunRecord) throws {
-        guard Self.shiftModes.contains(r.shiftMode) else {
+        guard Self.shiftModes.contains(r.shiftMode) || r.shiftMode.hasPrefix("on-the-fly") else {
             throw StalwartError.invalidArgument(
-                "run shift mode '\(r.shiftMode)' is not one of 'none', 'on-the-fly', 'on-disk'")
+                "run shift mode '\(r.shiftMode)' is not 'none', 'on-disk' or 'on-the-fly…'")
         }
         guard r.resolution > 0 else {
             throw StalwartError.invalidArgument("run resolution \(r.resolution) must be > 0")

@@ -37,7 +37,7 @@ enum Schema {
             crop_pct         REAL NOT NULL,
             interpolation    TEXT NOT NULL,
             seed             INTEGER NOT NULL,
-            shift_mode       TEXT NOT NULL CHECK (shift_mode IN ('none', 'on-the-fly', 'on-disk')),
+            shift_mode       TEXT NOT NULL CHECK (shift_mode IN ('none', 'on-disk') OR shift_mode LIKE 'on-the-fly%'),
             config           TEXT NOT NULL,  -- JSON
             stalwart_version TEXT NOT NULL,
             created          TEXT NOT NULL,

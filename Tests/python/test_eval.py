@@ -121,7 +121,7 @@ def test_on_the_fly_equals_on_disk(cli, class_folders, tmp_path):
     disk, fly = tmp_path / "disk.sqlite", tmp_path / "fly.sqlite"
     run(cli, "eval", "--model", MODEL, "--data", out, "--db", disk, "--quiet")
     run(cli, "eval", "--model", MODEL, "--data", class_folders, "--corruptions", CORRUPTIONS, "--severities", "2,4",
-        "--seed", "11", "--db", fly, "--quiet")
+        "--seed", "11", "--corrupt-at", "native", "--db", fly, "--quiet")
     cols = "sample, corruption, severity, label, top1, top5, rank, confidence, p_label, sum_sq"
     a = table(disk, f"SELECT {cols} FROM predictions ORDER BY corruption, severity, sample")
     b = table(fly, f"SELECT {cols} FROM predictions WHERE corruption != '' ORDER BY corruption, severity, sample")
@@ -293,3 +293,91 @@ def test_model_output_must_match_label_space(cli, tmp_path, class_folders):
     res = run(cli, "eval", "--model", path, "--data", class_folders, "--preset", "torchvision", "--db",
               tmp_path / "r.sqlite", check=False)
     assert res.returncode == 1 and "10 classes" in res.stderr, res.stderr
+
+
+def fnv1a64(s: str) -> int:
+    h = 0xCBF29CE484222325
+    for b in s.encode():
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def test_corrupt_at_input_is_imagenet_c_protocol(class_folders, tmp_path):
+    """Default on-the-fly mode: resize + crop (Pillow), corrupt the 224×224 crop, normalize.
+    Oracle: the same steps with Pillow, `stalwart.corrupt` and NumPy, run by ONNX Runtime."""
+    from PIL import Image
+    ort = pytest.importorskip("onnxruntime")
+    db = tmp_path / "in.sqlite"
+    res = stalwart.evaluate(MODEL, class_folders, db=db, corruptions=["fog", "pixelate"], severities=[3], seed=4)
+    (mode,), = {(r["shift_mode"],) for r in res.runs()}
+    assert mode == "on-the-fly input imagecorruptions"
+    sess = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
+    pipe = stalwart.Pipeline("efficientnet-lite", 224)
+    rows = {(r["sample"], r["corruption"]): r for r in res.predictions()}
+    for path in sorted(class_folders.rglob("*.png")):
+        rel = path.relative_to(class_folders).as_posix()
+        im = Image.open(path).convert("RGB")
+        w, h = im.size
+        s = int(224 / 0.875)   # efficientnet-lite: shorter side to ⌊224/0.875⌋, bicubic, centre crop
+        size = (s, int(h * s / w)) if w <= h else (int(w * s / h), s)
+        im = im.resize(size, Image.BICUBIC)
+        left, top = int(round((size[0] - 224) / 2.0)), int(round((size[1] - 224) / 2.0))
+        crop = np.asarray(im.crop((left, top, left + 224, top + 224)))
+        clean = ((crop.astype(np.float32) - 127) / 128).transpose(2, 0, 1)[None]
+        np.testing.assert_allclose(clean, pipe.load(path), atol=1e-6)   # the Pillow restatement holds
+        for name in ("", "fog", "pixelate"):
+            img = crop if not name else stalwart.corrupt(crop, name, 3, seed=4, key=fnv1a64(rel))
+            x = ((img.astype(np.float32) - 127) / 128).transpose(2, 0, 1)[None]
+            logits = sess.run(None, {"input": x})[0][0].astype(np.float64)
+            p = np.exp(logits - logits.max()); p /= p.sum()
+            r = rows[(rel, name)]
+            assert r["top1"] == int(np.argmax(logits)), (rel, name)
+            assert r["confidence"] == pytest.approx(p.max(), abs=2e-4), (rel, name)
+
+
+def test_c_api_rejects_bad_options(tmp_path):
+    import ctypes
+    from stalwart import _lib
+    h = _lib.EvalOptionsPtr()
+    _lib.lib.stalwart_eval_options_create(ctypes.byref(h))
+    try:
+        for key, value in [(b"colour", b"1"), (b"batch", b"0"), (b"severities", b"0-9"), (b"shard", b"3/2"),
+                           (b"corruptions", b"sunburn"), (b"resolutions", b"224,abc"), (b"corrupt_at", b"middle")]:
+            with pytest.raises(stalwart.InvalidArgument):
+                _lib.lib.stalwart_eval_options_set(h, key, value)
+        with pytest.raises(stalwart.InvalidArgument):
+            _lib.lib.stalwart_evaluate(None, b"x", b"y", h, _lib.EVAL_PROGRESS(0), None, None, None, None)
+        with pytest.raises(stalwart.StalwartError):
+            _lib.lib.stalwart_evaluate(str(MODEL).encode(), str(tmp_path / "nope").encode(), str(tmp_path / "r.sqlite").encode(),
+                                       h, _lib.EVAL_PROGRESS(0), None, None, None, None)
+        with pytest.raises(stalwart.StalwartError):
+            _lib.lib.stalwart_report_write(str(tmp_path / "missing.sqlite").encode(), str(tmp_path / "r.html").encode(),
+                                           None, None, None)
+    finally:
+        _lib.lib.stalwart_eval_options_free(h)
+    _lib.lib.stalwart_eval_options_free(None)
+
+
+def test_model_hash_is_sha256(class_folders, tmp_path):
+    import hashlib
+    res = stalwart.evaluate(MODEL, class_folders, db=tmp_path / "h.sqlite", limit=1)
+    (digest,), = {(r["model_sha256"],) for r in res.runs()}
+    assert digest == hashlib.sha256(MODEL.read_bytes()).hexdigest()
+
+
+def test_ctrl_c_stops_and_resume_completes(class_folders, tmp_path):
+    db = tmp_path / "stop.sqlite"
+    calls = []
+
+    def stop(run, runs, done, total, ips):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stalwart.evaluate(MODEL, class_folders, db=db, corruptions=["brightness"], batch=2, progress=stop)
+    kept = table(db, "SELECT COUNT(*) FROM predictions")[0][0]
+    assert kept == 4, kept      # two committed batches of 2
+    res = stalwart.evaluate(MODEL, class_folders, db=db, corruptions=["brightness"], batch=2)
+    assert res.resumed == 4 and res.evaluated == 3 * 6 - 4
+    assert_aggregates_match_rows(db)

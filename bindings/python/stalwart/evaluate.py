@@ -90,20 +90,23 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, *, db: str | os.
              suite: str | None = None, corruptions: str | Iterable[str] | None = None,
              severities: str | Iterable[int] = "1-5", clean: bool = True,
              resolutions: Iterable[int] | None = None, preset: str | None = None, crop_pct: float | None = None,
-             interpolation: str | None = None, seed: int = 0, mode: str = "imagecorruptions", batch: int = 16,
+             interpolation: str | None = None, seed: int = 0, mode: str = "imagecorruptions",
+             corrupt_at: str = "input", batch: int = 16,
              threads: int = 0, workers: int = 0, limit: int | None = None, shard: tuple[int, int] | None = None,
              class_map: str | None = None, labels_file: str | None = None, label_space: str | None = None,
              progress: ProgressFn | None = None) -> Results:
     """Evaluates ``model`` (ONNX) on the dataset folder ``data`` — clean, with on-the-fly
     ``corruptions`` (names or subsets such as ``"common"``) at ``severities``, at each of
     ``resolutions`` — and stores everything in the SQLite database ``db``. ``suite`` forces a
-    layout (``imagenet-c``, ``imagenet-a``, ``objectnet``, ...; default detected). ``progress``
+    layout (``imagenet-c``, ``imagenet-a``, ``objectnet``, ...; default detected).
+    ``corrupt_at="input"`` corrupts the resized, cropped image at each test resolution
+    (ImageNet-C's protocol); ``"native"`` the decoded image, as ``stalwart corrupt`` does. ``progress``
     is called as ``progress(run, runs, done, total, images_per_second)`` after each batch."""
     opts = {
         "layout": suite, "corruptions": None if corruptions is None else (corruptions if isinstance(corruptions, str) else list(corruptions)),
         "severities": severities if isinstance(severities, str) else list(severities), "clean": clean,
         "resolutions": None if resolutions is None else list(resolutions), "preset": preset, "crop_pct": crop_pct,
-        "interpolation": interpolation, "seed": seed, "mode": mode, "batch": batch, "threads": threads,
+        "interpolation": interpolation, "seed": seed, "mode": mode, "corrupt_at": corrupt_at, "batch": batch, "threads": threads,
         "workers": workers, "limit": limit, "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
         "class_map": class_map, "labels_file": labels_file, "label_space": label_space,
     }
