@@ -118,9 +118,9 @@ def test_gil_released_during_run():
 
 
 def test_module_surface():
-    assert stalwart.API_VERSION == 3
+    assert stalwart.API_VERSION == 4
     assert os.path.isfile(stalwart.library_path)
     for name in ("StalwartError", "InvalidArgument", "StalwartIOError", "ModelError",
                  "UnsupportedError", "ShapeError", "OutOfMemory", "BufferTooSmall",
-                 "InternalError", "Model", "TensorInfo", "version", "api_version"):
+                 "InternalError", "Model", "TensorInfo", "version", "api_version", "evaluate", "report", "Results"):
         assert hasattr(stalwart, name), name

@@ -249,7 +249,7 @@ def test_status_codes_match_header():
 def test_versions(lib_path):
     import stalwart
 
-    assert stalwart.api_version() == stalwart.API_VERSION == 3
+    assert stalwart.api_version() == stalwart.API_VERSION == 4
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", stalwart.version()), stalwart.version()
     assert stalwart.__version__ == stalwart.version()
 
@@ -309,7 +309,7 @@ def test_abi_mismatch_refused(tmp_path):
     env["STALWART_LIB"] = str(so)
     proc = subprocess.run([sys.executable, "-c", "import stalwart"], capture_output=True, text=True, env=env)
     assert proc.returncode != 0
-    assert "ImportError" in proc.stderr and "version 3" in proc.stderr and "version 1" in proc.stderr, proc.stderr
+    assert "ImportError" in proc.stderr and f"version {_lib.API_VERSION}" in proc.stderr and "version 1" in proc.stderr, proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------
