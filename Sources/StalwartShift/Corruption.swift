@@ -70,15 +70,6 @@ public enum Corruption: String, CaseIterable, Sendable {
     }
 }
 
-extension String {
-    /// Without leading and trailing spaces and tabs.
-    var trimmingSpaces: String {
-        var sub = Substring(self)
-        while let f = sub.first, f == " " || f == "\t" { sub.removeFirst() }
-        while let l = sub.last, l == " " || l == "\t" { sub.removeLast() }
-        return String(sub)
-    }
-}
 
 /// Which reference a corruption reproduces where the two differ.
 public enum CorruptionMode: String, Sendable, CaseIterable {

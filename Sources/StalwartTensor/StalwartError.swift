@@ -54,3 +54,13 @@ public enum StalwartError: Error, CustomStringConvertible, Sendable, Equatable {
         }
     }
 }
+
+extension String {
+    /// Without leading and trailing spaces and tabs (no Foundation needed).
+    public var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}
