@@ -5,8 +5,10 @@ decoding. Evaluation: `stalwart.evaluate` on a class-folder copy of the bundled 
 repeated --copies times) with all 19 corruptions × 5 severities + clean at 224 px, batch 16 —
 decoding, resizing, corrupting and preprocessing on the worker threads while the model runs;
 its rate is the runner's own (images committed per second after start-up, model loading and
-hashing excluded). Rounds alternate; medians and the median of the per-round ratios
-evaluation / inference are printed (this machine's speed drifts between runs),
+hashing excluded). Every measurement runs in a fresh process (both the engine's and the
+evaluator's threads spin after work; two pools in one process steal each other's cores).
+Rounds alternate; medians and the median of the per-round ratios evaluation / inference are
+printed (this machine's speed drifts between runs),
 for corruptions at the input resolution (`corrupt_at="input"`, the default: ImageNet-C's
 protocol) and at the photos' own size (`"native"`).
 
@@ -62,29 +64,50 @@ def eval_rate(data, db, at):
     return rates[-1], res.evaluated
 
 
+def worker(kind, data, copies):
+    """One measurement in this (fresh) process; prints images/s."""
+    n = len(os.listdir(data)) and sum(len(fs) for _, _, fs in os.walk(data))
+    if kind == "inference":
+        pipe = stalwart.Pipeline("efficientnet-lite", 224)
+        batch = np.concatenate([pipe.load(os.path.join(PHOTOS, f)) for f in ("chelsea.png", "coffee.png", "rocket.png")])
+        print(inference_rate(stalwart.Model(MODEL), batch, n * 96))
+    else:
+        db = os.path.join(tempfile.mkdtemp(), "r.sqlite")
+        rate, count = eval_rate(data, db, kind)
+        assert count == n * 96, (count, n)
+        print(rate)
+
+
+def measure(kind, data, copies):
+    import subprocess
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, "--data", data, "--copies", str(copies)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--worker")
+    ap.add_argument("--data")
     a = ap.parse_args()
+    if a.worker:
+        worker(a.worker, a.data, a.copies)
+        return
     tmp = tempfile.mkdtemp()
     try:
         data = os.path.join(tmp, "photos")
         n = make_dataset(data, a.copies)
-        pipe = stalwart.Pipeline("efficientnet-lite", 224)
-        batch = np.concatenate([pipe.load(os.path.join(PHOTOS, f)) for f in ("chelsea.png", "coffee.png", "rocket.png")])
-        model = stalwart.Model(MODEL)
         items = n * 96
         inf, ev = [], {"input": [], "native": []}
         for _ in range(a.rounds):
-            inf.append(inference_rate(model, batch, items))
+            inf.append(measure("inference", data, a.copies))
             for at in ev:
-                rate, count = eval_rate(data, os.path.join(tmp, "r.sqlite"), at)
-                assert count == items, (count, items)
-                ev[at].append(rate)
+                ev[at].append(measure(at, data, a.copies))
         m = statistics.median(inf)
         print(f"images per run: {items} ({n} photos × (19 corruptions × 5 severities + clean)), 224 px, batch 16, "
-              f"{os.cpu_count()} cores, {a.rounds} interleaved rounds, medians")
+              f"{os.cpu_count()} cores, {a.rounds} interleaved rounds (fresh process each), medians")
         print(f"{'':28s} {'img/s':>8s} {'vs inference':>13s}  per-round ratios")
         print(f"{'pure inference':28s} {m:8.1f} {'1.00':>13s}  " + " ".join(f"{v:.1f}" for v in inf))
         for at, r in ev.items():

@@ -82,6 +82,8 @@ struct RunJob {
         let workerCount = config.workers > 0 ? config.workers : max(1, cores)
         let queue = BoundedQueue<WorkResult>(capacity: max(2 * config.batchSize, 8), producers: workerCount)
         let next = Counter()
+        let buffers = FloatBuffers(limit: 4 * config.batchSize + 16)
+        let batchTensor = BatchTensor()
         let (samples, pipeline, seed, mode, at) = (self.samples, self.pipeline, config.seed, config.mode, config.corruptAt)
         let workers = WorkerThreads(count: workerCount) { _ in
             defer { queue.producerFinished() }
@@ -90,7 +92,7 @@ struct RunJob {
                 guard u < units.count else { return }
                 let unit = units[u]
                 let s = samples[unit.sample]
-                for r in RunJob.prepare(s, index: unit.sample, shifts: unit.shifts, pipeline: pipeline, seed: seed, mode: mode, at: at) {
+                for r in RunJob.prepare(s, index: unit.sample, shifts: unit.shifts, pipeline: pipeline, seed: seed, mode: mode, at: at, buffers: buffers) {
                     if !queue.push(r) { return }
                 }
             }
@@ -108,7 +110,8 @@ struct RunJob {
         var done = 0
         func flush() throws {
             guard !pending.isEmpty || !skipped.isEmpty else { return }
-            let rows = pending.isEmpty ? [] : try score(pending, boxes: &boxes)
+            let rows = pending.isEmpty ? [] : try score(pending, boxes: &boxes, input: batchTensor)
+            for item in pending { buffers.give(item.pixels) }
             let touched = Set(rows.map { GroupKey(corruption: $0.corruption, severity: $0.severity) })
             var states: [(group: GroupKey, metric: String, state: [UInt8])] = []
             for g in touched {
@@ -152,7 +155,7 @@ struct RunJob {
     /// Decodes a sample once and prepares every pending shift of it (worker threads). With
     /// `.input`, the resize and crop also happen once, and each shift corrupts the 8-bit crop.
     static func prepare(_ s: Sample, index: Int, shifts: [(String, Int)], pipeline: Pipeline, seed: UInt64,
-                        mode: CorruptionMode, at: CorruptAt) -> [WorkResult] {
+                        mode: CorruptionMode, at: CorruptAt, buffers: FloatBuffers) -> [WorkResult] {
         let decoded: Image
         do {
             decoded = try ImageCodec.decode(path: s.path)
@@ -194,7 +197,7 @@ struct RunJob {
                 guard !o1, !o2, count > 0, count <= 1 << 28 else {
                     throw StalwartError.invalidArgument("preprocessed size \(w)×\(h) is out of range")
                 }
-                var pixels = [Float](repeating: 0, count: count)
+                var pixels = buffers.take(count)
                 try pixels.withUnsafeMutableBufferPointer { b in
                     guard let p = b.baseAddress else { return }
                     _ = try stage.write(img, into: p, capacity: count)
@@ -219,6 +222,39 @@ struct RunJob {
             boxes[s.group, default: []].append((s.metric, try MetricBox.deserialize(s.state)))
         }
         return boxes
+    }
+}
+
+/// Recycled preprocessed-image buffers: a 224² float image is 600 KB, and a fresh allocation
+/// of that size costs page faults every time (glibc maps it anew). Thread-safe.
+final class FloatBuffers: @unchecked Sendable {
+    private let lock = Lock()
+    private var free: [[Float]] = []
+    private let limit: Int
+    init(limit: Int) { self.limit = limit }
+
+    /// A buffer of exactly `count` values (contents undefined when recycled).
+    func take(_ count: Int) -> [Float] {
+        let reused: [Float]? = lock.withLock {
+            guard let i = free.lastIndex(where: { $0.count == count }) else { return nil }
+            return free.remove(at: i)
+        }
+        return reused ?? [Float](repeating: 0, count: count)
+    }
+
+    func give(_ buffer: [Float]) {
+        lock.withLock { if free.count < limit { free.append(buffer) } }
+    }
+}
+
+/// The last batch input tensor, reused while the batch shape stays the same.
+final class BatchTensor {
+    private var tensor: Tensor?
+    func tensor(shape: [Int]) throws -> Tensor {
+        if let t = tensor, t.shape == shape { return t }
+        do { tensor = try Tensor(dtype: .float32, shape: shape) } catch { throw StalwartError(error) }
+        guard let t = tensor else { throw StalwartError.internal("batch tensor allocation") }
+        return t
     }
 }
 

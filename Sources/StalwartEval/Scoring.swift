@@ -10,13 +10,12 @@ extension RunJob {
 
     /// Runs the model on a batch of same-sized items and turns the outputs into database rows,
     /// adding each labelled row to its group's accumulators (`boxes`, created on first use).
-    func score(_ items: [PreparedItem], boxes: inout [GroupKey: [(String, MetricBox)]]) throws -> [PredictionRow] {
+    func score(_ items: [PreparedItem], boxes: inout [GroupKey: [(String, MetricBox)]], input: BatchTensor) throws -> [PredictionRow] {
         let n = items.count
         guard let first = items.first else { return [] }
         let c = pipeline.channels, h = first.height, w = first.width
         let shape = pipeline.layout == .nchw ? [n, c, h, w] : [n, h, w, c]
-        let x: Tensor
-        do { x = try Tensor(dtype: .float32, shape: shape) } catch { throw StalwartError(error) }
+        let x = try input.tensor(shape: shape)
         let per = c * h * w
         for (i, item) in items.enumerated() {
             guard item.pixels.count == per else { throw StalwartError.internal("prepared item of \(item.pixels.count) values, \(per) expected") }
