@@ -381,3 +381,20 @@ def test_ctrl_c_stops_and_resume_completes(class_folders, tmp_path):
     res = stalwart.evaluate(MODEL, class_folders, db=db, corruptions=["brightness"], batch=2)
     assert res.resumed == 4 and res.evaluated == 3 * 6 - 4
     assert_aggregates_match_rows(db)
+
+
+def test_python_example_runs(tmp_path):
+    """examples/python/evaluate.py on the bundled default: the numbers it prints are the
+    database's."""
+    import sys
+    script = REPO / "examples" / "python" / "evaluate.py"
+    db, html = tmp_path / "e.sqlite", tmp_path / "e.html"
+    proc = subprocess.run([sys.executable, str(script), "--corruptions", "fog,contrast", "--resolutions", "160,224",
+                           "--db", str(db), "--report", str(html)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert html.exists() and (tmp_path / "e.json").exists()
+    lines = [l for l in proc.stdout.splitlines() if "px: top-1" in l]
+    assert len(lines) == 2
+    for line, (rid,) in zip(lines, table(db, "SELECT id FROM runs ORDER BY id")):
+        (top1,), = table(db, "SELECT value FROM aggregates WHERE run_id = ? AND corruption = '' AND metric = 'top1'", (rid,))
+        assert f"top-1 {top1:.3f}" in line, line
