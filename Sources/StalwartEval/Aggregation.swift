@@ -16,14 +16,12 @@ public enum Aggregation {
     public static let runLevel = GroupKey(corruption: "*", severity: -1)
 
     public static func finish(store: ResultStore, runID: Int64, dataset: Dataset?, finished: String?) throws {
-        let rows = try store.predictions(run: runID)
+        // Constant memory in the run's size: counts, confidence and flips come from SQL.
         var out: [Aggregate] = []
         var counts: [GroupKey: Int] = [:]
-        var confidence: [GroupKey: Double] = [:]
-        for r in rows {
-            let g = GroupKey(corruption: r.corruption, severity: r.severity)
-            counts[g, default: 0] += 1
-            confidence[g, default: 0] += r.confidence
+        for g in try store.groupConfidence(run: runID) where g.count > 0 {
+            counts[g.group] = g.count
+            out.append(Aggregate(group: g.group, metric: "confidence", value: g.meanConfidence, count: g.count))
         }
         var top1: [GroupKey: Double] = [:]
         for s in try store.metricStates(run: runID) {
@@ -34,26 +32,14 @@ public enum Aggregation {
                 if name == "top1" { top1[s.group] = value }
             }
         }
-        for (g, n) in counts where n > 0 {
-            out.append(Aggregate(group: g, metric: "confidence", value: (confidence[g] ?? 0) / Double(n), count: n))
-        }
         // Flip rate of each shifted group against the clean predictions of the same images.
-        var clean: [String: Int] = [:]
-        for r in rows where r.corruption.isEmpty && r.severity == 0 { clean[r.sample] = r.top1 }
-        if !clean.isEmpty {
-            var flips: [GroupKey: (Int, Int)] = [:]
-            for r in rows where !r.corruption.isEmpty {
-                guard let c = clean[r.sample] else { continue }
-                let g = GroupKey(corruption: r.corruption, severity: r.severity)
-                let f = flips[g] ?? (0, 0)
-                flips[g] = (f.0 + (c != r.top1 ? 1 : 0), f.1 + 1)
-            }
-            for (g, f) in flips where f.1 > 0 {
-                out.append(Aggregate(group: g, metric: "flip_rate", value: Double(f.0) / Double(f.1), count: f.1))
-            }
+        for f in try store.flips(run: runID) where f.matched > 0 {
+            out.append(Aggregate(group: f.group, metric: "flip_rate", value: Double(f.flipped) / Double(f.matched), count: f.matched))
         }
         out += try corruptionSummary(top1, counts: counts)
-        if let dataset { out += try datasetSpecific(dataset, rows: rows) }
+        if let dataset, dataset.layout == .imagenetVidRobust || dataset.layout == .ytbbRobust || dataset.layout == .siScore {
+            out += try datasetSpecific(dataset, rows: try store.predictions(run: runID, group: GroupKey(corruption: "", severity: 0)))
+        }
         try store.replaceAggregates(run: runID, out, finished: finished)
     }
 

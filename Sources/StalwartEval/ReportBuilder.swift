@@ -27,7 +27,7 @@ public enum ReportBuilder {
                 if a.metric == "confidence" || a.metric == "top1" { cell.count = max(cell.count, a.count) }
                 cells[a.group] = cell
             }
-            let clean = try store.predictions(run: r.id).filter { $0.corruption.isEmpty && $0.severity == 0 && $0.correct1 != nil }
+            let clean = try store.predictions(run: r.id, group: GroupKey(corruption: "", severity: 0)).filter { $0.correct1 != nil }
             let sortedCells: [ReportCell] = cells.values.sorted { a, b in
                 a.corruption != b.corruption ? a.corruption < b.corruption : a.severity < b.severity
             }

@@ -470,6 +470,57 @@ public final class ResultStore {
         }
     }
 
+    /// The rows of one (corruption, severity) group of `run`, ordered by sample — e.g. the
+    /// clean rows ("", 0) — without reading the rest of a large run.
+    public func predictions(run: Int64, group: GroupKey) throws -> [PredictionRow] {
+        try db.with("""
+            SELECT \(Self.predictionColumns) FROM predictions
+            WHERE run_id = ?1 AND corruption = ?2 AND severity = ?3 ORDER BY sample
+            """, "read predictions of run \(run), group \(group.corruption)/\(group.severity)") { s in
+            try s.bind(1, run)
+            try s.bind(2, group.corruption)
+            try s.bind(3, Int64(group.severity))
+            var out: [PredictionRow] = []
+            while try s.step() { out.append(try readPrediction(s, at: 0, run: run)) }
+            return out
+        }
+    }
+
+    /// Per (corruption, severity) group of `run`: the row count and the mean confidence,
+    /// computed by SQLite (constant memory for any run size).
+    public func groupConfidence(run: Int64) throws -> [(group: GroupKey, count: Int, meanConfidence: Double)] {
+        try db.with("""
+            SELECT corruption, severity, COUNT(*), AVG(confidence) FROM predictions
+            WHERE run_id = ?1 GROUP BY corruption, severity ORDER BY corruption, severity
+            """, "summarize the groups of run \(run)") { s in
+            try s.bind(1, run)
+            var out: [(group: GroupKey, count: Int, meanConfidence: Double)] = []
+            while try s.step() {
+                out.append((GroupKey(corruption: s.text(0), severity: s.int(1)), s.int(2), s.double(3)))
+            }
+            return out
+        }
+    }
+
+    /// Per shifted group of `run`: how many of its images also have a clean row, and how many
+    /// of those changed their top-1 prediction (the flip rate's numerator and denominator).
+    public func flips(run: Int64) throws -> [(group: GroupKey, flipped: Int, matched: Int)] {
+        try db.with("""
+            SELECT p.corruption, p.severity, SUM(p.top1 != c.top1), COUNT(*)
+            FROM predictions p JOIN predictions c
+              ON c.run_id = p.run_id AND c.corruption = '' AND c.severity = 0 AND c.sample = p.sample
+            WHERE p.run_id = ?1 AND p.corruption != ''
+            GROUP BY p.corruption, p.severity ORDER BY p.corruption, p.severity
+            """, "count prediction flips of run \(run)") { s in
+            try s.bind(1, run)
+            var out: [(group: GroupKey, flipped: Int, matched: Int)] = []
+            while try s.step() {
+                out.append((GroupKey(corruption: s.text(0), severity: s.int(1)), s.int(2), s.int(3)))
+            }
+            return out
+        }
+    }
+
     /// Skipped (unreadable) samples of `run` with their reasons, ordered by sample.
     public func skipped(run: Int64) throws -> [(sample: String, reason: String)] {
         try db.with("SELECT sample, reason FROM skipped WHERE run_id = ?1 ORDER BY sample",
