@@ -73,15 +73,25 @@ func {p}Act(_ x: {V}, _ code: Int, _ p0: Float, _ p1: Float) -> {V} {{
     }}
 }}
 
+/// `{p}Act` out of line, for the activations the inlined epilogue does not handle itself.
+@inline(never)
+func {p}ActCall(_ x: {V}, _ code: Int, _ p0: Float, _ p1: Float) -> {V} {{
+    {p}Act(x, code, p0, p1)
+}}
+
 /// Full epilogue on one vector; `old` is only used when `beta != 0`, `res` when `hasRes`.
-@inline(__always)
+/// Transparent (always inlined, also into the large microkernels, which LLVM otherwise
+/// declines): none and ReLU are computed in place, other activations call `{p}ActCall`.
+@_transparent
 func {p}Epi(_ acc: {V}, _ old: {V}, _ res: {V}, _ hasRes: Bool, _ bias: {V},
             _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) -> {V} {{
     var x = acc * {V}(repeating: alpha)
     if beta != 0 {{ x = x.addingProduct(old, {V}(repeating: beta)) }}
     x = x + bias
     if hasRes {{ x = x + res }}
-    return {p}Act(x, act, p0, p1)
+    if act == 0 {{ return x }}
+    if act == 1 {{ let zero = {V}(); return zero.replacing(with: x, where: x .> zero) }}
+    return {p}ActCall(x, act, p0, p1)
 }}
 
 /// Stores the first `count` (< {L}·2 or arbitrary ≤ {NR}) lanes of a row pair with the epilogue.
@@ -110,7 +120,7 @@ func {p}FinishPartial(_ v0: {V}, _ v1: {V}, _ c: UnsafeMutablePointer<Float>,
     }}
 }}
 
-@inline(__always)
+@_transparent
 func {p}FinishRow(_ v0: {V}, _ v1: {V}, _ c: UnsafeMutablePointer<Float>,
                   _ res: UnsafePointer<Float>?, _ bias: Float, _ nr: Int, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {{
     if nr == {NR} {{

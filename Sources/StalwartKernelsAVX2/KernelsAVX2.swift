@@ -63,15 +63,25 @@ func avx2Act(_ x: SIMD8<Float>, _ code: Int, _ p0: Float, _ p1: Float) -> SIMD8<
     }
 }
 
+/// `avx2Act` out of line, for the activations the inlined epilogue does not handle itself.
+@inline(never)
+func avx2ActCall(_ x: SIMD8<Float>, _ code: Int, _ p0: Float, _ p1: Float) -> SIMD8<Float> {
+    avx2Act(x, code, p0, p1)
+}
+
 /// Full epilogue on one vector; `old` is only used when `beta != 0`, `res` when `hasRes`.
-@inline(__always)
+/// Transparent (always inlined, also into the large microkernels, which LLVM otherwise
+/// declines): none and ReLU are computed in place, other activations call `avx2ActCall`.
+@_transparent
 func avx2Epi(_ acc: SIMD8<Float>, _ old: SIMD8<Float>, _ res: SIMD8<Float>, _ hasRes: Bool, _ bias: SIMD8<Float>,
             _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD8<Float> {
     var x = acc * SIMD8<Float>(repeating: alpha)
     if beta != 0 { x = x.addingProduct(old, SIMD8<Float>(repeating: beta)) }
     x = x + bias
     if hasRes { x = x + res }
-    return avx2Act(x, act, p0, p1)
+    if act == 0 { return x }
+    if act == 1 { let zero = SIMD8<Float>(); return zero.replacing(with: x, where: x .> zero) }
+    return avx2ActCall(x, act, p0, p1)
 }
 
 /// Stores the first `count` (< 8·2 or arbitrary ≤ 16) lanes of a row pair with the epilogue.
@@ -100,7 +110,7 @@ func avx2FinishPartial(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ c: UnsafeMutabl
     }
 }
 
-@inline(__always)
+@_transparent
 func avx2FinishRow(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>,
                   _ res: UnsafePointer<Float>?, _ bias: Float, _ nr: Int, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
     if nr == 16 {

@@ -63,15 +63,25 @@ func avx512Act(_ x: SIMD16<Float>, _ code: Int, _ p0: Float, _ p1: Float) -> SIM
     }
 }
 
+/// `avx512Act` out of line, for the activations the inlined epilogue does not handle itself.
+@inline(never)
+func avx512ActCall(_ x: SIMD16<Float>, _ code: Int, _ p0: Float, _ p1: Float) -> SIMD16<Float> {
+    avx512Act(x, code, p0, p1)
+}
+
 /// Full epilogue on one vector; `old` is only used when `beta != 0`, `res` when `hasRes`.
-@inline(__always)
+/// Transparent (always inlined, also into the large microkernels, which LLVM otherwise
+/// declines): none and ReLU are computed in place, other activations call `avx512ActCall`.
+@_transparent
 func avx512Epi(_ acc: SIMD16<Float>, _ old: SIMD16<Float>, _ res: SIMD16<Float>, _ hasRes: Bool, _ bias: SIMD16<Float>,
             _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD16<Float> {
     var x = acc * SIMD16<Float>(repeating: alpha)
     if beta != 0 { x = x.addingProduct(old, SIMD16<Float>(repeating: beta)) }
     x = x + bias
     if hasRes { x = x + res }
-    return avx512Act(x, act, p0, p1)
+    if act == 0 { return x }
+    if act == 1 { let zero = SIMD16<Float>(); return zero.replacing(with: x, where: x .> zero) }
+    return avx512ActCall(x, act, p0, p1)
 }
 
 /// Stores the first `count` (< 16·2 or arbitrary ≤ 32) lanes of a row pair with the epilogue.
@@ -100,7 +110,7 @@ func avx512FinishPartial(_ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ c: UnsafeMu
     }
 }
 
-@inline(__always)
+@_transparent
 func avx512FinishRow(_ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>,
                   _ res: UnsafePointer<Float>?, _ bias: Float, _ nr: Int, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
     if nr == 32 {
