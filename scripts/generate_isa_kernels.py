@@ -81,7 +81,8 @@ func {p}ActCall(_ x: {V}, _ code: Int, _ p0: Float, _ p1: Float) -> {V} {{
 
 /// Full epilogue on one vector; `old` is only used when `beta != 0`, `res` when `hasRes`.
 /// Transparent (always inlined, also into the large microkernels, which LLVM otherwise
-/// declines): none and ReLU are computed in place, other activations call `{p}ActCall`.
+/// declines): none, ReLU and clip (ReLU6) are computed in place (as `{p}Act` does), other
+/// activations call `{p}ActCall`.
 @_transparent
 func {p}Epi(_ acc: {V}, _ old: {V}, _ res: {V}, _ hasRes: Bool, _ bias: {V},
             _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) -> {V} {{
@@ -91,6 +92,11 @@ func {p}Epi(_ acc: {V}, _ old: {V}, _ res: {V}, _ hasRes: Bool, _ bias: {V},
     if hasRes {{ x = x + res }}
     if act == 0 {{ return x }}
     if act == 1 {{ let zero = {V}(); return zero.replacing(with: x, where: x .> zero) }}
+    if act == 2 {{
+        let lo = {V}(repeating: p0), hi = {V}(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }}
     return {p}ActCall(x, act, p0, p1)
 }}
 

@@ -71,7 +71,8 @@ func avx2ActCall(_ x: SIMD8<Float>, _ code: Int, _ p0: Float, _ p1: Float) -> SI
 
 /// Full epilogue on one vector; `old` is only used when `beta != 0`, `res` when `hasRes`.
 /// Transparent (always inlined, also into the large microkernels, which LLVM otherwise
-/// declines): none and ReLU are computed in place, other activations call `avx2ActCall`.
+/// declines): none, ReLU and clip (ReLU6) are computed in place (as `avx2Act` does), other
+/// activations call `avx2ActCall`.
 @_transparent
 func avx2Epi(_ acc: SIMD8<Float>, _ old: SIMD8<Float>, _ res: SIMD8<Float>, _ hasRes: Bool, _ bias: SIMD8<Float>,
             _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD8<Float> {
@@ -81,6 +82,11 @@ func avx2Epi(_ acc: SIMD8<Float>, _ old: SIMD8<Float>, _ res: SIMD8<Float>, _ ha
     if hasRes { x = x + res }
     if act == 0 { return x }
     if act == 1 { let zero = SIMD8<Float>(); return zero.replacing(with: x, where: x .> zero) }
+    if act == 2 {
+        let lo = SIMD8<Float>(repeating: p0), hi = SIMD8<Float>(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }
     return avx2ActCall(x, act, p0, p1)
 }
 

@@ -71,7 +71,8 @@ func avx512ActCall(_ x: SIMD16<Float>, _ code: Int, _ p0: Float, _ p1: Float) ->
 
 /// Full epilogue on one vector; `old` is only used when `beta != 0`, `res` when `hasRes`.
 /// Transparent (always inlined, also into the large microkernels, which LLVM otherwise
-/// declines): none and ReLU are computed in place, other activations call `avx512ActCall`.
+/// declines): none, ReLU and clip (ReLU6) are computed in place (as `avx512Act` does), other
+/// activations call `avx512ActCall`.
 @_transparent
 func avx512Epi(_ acc: SIMD16<Float>, _ old: SIMD16<Float>, _ res: SIMD16<Float>, _ hasRes: Bool, _ bias: SIMD16<Float>,
             _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD16<Float> {
@@ -81,6 +82,11 @@ func avx512Epi(_ acc: SIMD16<Float>, _ old: SIMD16<Float>, _ res: SIMD16<Float>,
     if hasRes { x = x + res }
     if act == 0 { return x }
     if act == 1 { let zero = SIMD16<Float>(); return zero.replacing(with: x, where: x .> zero) }
+    if act == 2 {
+        let lo = SIMD16<Float>(repeating: p0), hi = SIMD16<Float>(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }
     return avx512ActCall(x, act, p0, p1)
 }
 
