@@ -41,6 +41,8 @@ final class PackedConv2DTests: XCTestCase {
         Case(batch: 1, cin: 3, cout: 4, groups: 1, kh: 3, kw: 2, sh: 1, sw: 2, pads: (0, 1, 2, 0), h: 8, w: 10),
         Case(batch: 1, cin: 3, cout: 16, groups: 1, kh: 7, kw: 7, sh: 2, sw: 2, pads: (3, 3, 3, 3), h: 23, w: 21),
         Case(batch: 1, cin: 40, cout: 20, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 9, w: 9),
+        // Small images split over output channels on 2 threads: columns packed once, shared (2 k blocks, 4 units).
+        Case(batch: 2, cin: 64, cout: 64, groups: 2, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 6, w: 5),
         Case(batch: 1, cin: 2, cout: 3, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 1, w: 1),
         Case(batch: 1, cin: 2, cout: 3, groups: 1, kh: 5, kw: 5, h: 5, w: 5),
         // Grouped.

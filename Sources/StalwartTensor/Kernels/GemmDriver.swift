@@ -206,8 +206,11 @@ enum GemmDriver {
 
     /// Computes rows [m0, m0+mCount) × columns [n0, n0+nCount) of `p`; m0 is a multiple of MR.
     /// `scratch` holds `GemmTiling.scratchFloats(...)` floats (nCount ≤ ncMax).
+    /// `prepacked`, when given, holds this tile's B already packed for every kc block (block
+    /// at `pc` starts at `prepacked + pc · roundUp(nCount, nr)`, `packB`'s layout): tiles that
+    /// share columns then pack them once (see `PackedConv2D.runGemm`).
     static func runTile(_ ks: KernelSet, _ p: GemmProblem, m0: Int, mCount: Int, n0: Int, nCount: Int,
-                        scratch: UnsafeMutablePointer<Float>) {
+                        scratch: UnsafeMutablePointer<Float>, prepacked: UnsafePointer<Float>? = nil) {
         let mr = ks.mr, nr = ks.nr
         let aPanelStride = p.k * mr
         let aBase = p.a + (m0 / mr) * aPanelStride
@@ -236,6 +239,9 @@ enum GemmDriver {
                                  UnsafePointer(scratch), kc * nr, nr, c + full, p.ldc, bias,
                                  res.map { $0 + full }, e)
                 }
+            } else if let pre = prepacked {
+                ks.gemmBlock(mCount, nCount, kc, aBase + pc * mr, aPanelStride,
+                             pre + pc * roundUp(nCount, nr), kc * nr, nr, c, p.ldc, bias, res, e)
             } else {
                 if kc > 0 {
                     packB(p.b, p0: pc, kc: kc, j0: n0, nc: nCount, nr: nr, dst: scratch)

@@ -228,32 +228,66 @@ public final class PackedConv2D: @unchecked Sendable {
         let threads = (!o1 && work < 32 * 32 * 32) ? 1 : pool.threadCount
         let tiling = GemmTiling(m: coutG, n: n, mr: ks.mr, nr: ks.nr, units: units, threads: threads)
         let pointwise = path == .pointwise
-        let body: (Int, Int) -> Void = { t, slot in
-            let unit = t / tiling.tasks, rest = t % tiling.tasks
+        let depth = self.depth
+        func source(_ unit: Int) -> GemmBSource {
             let img = unit / g.groups, grp = unit % g.groups
-            let mi = rest / tiling.nTasks, ni = rest % tiling.nTasks
             let inPlane = input + (img * g.inChannels + grp * cinG) * h * w
-            let src: GemmBSource = pointwise
+            return pointwise
                 ? .matrix(inPlane, ld: n, trans: false)
                 : .im2col(Im2ColView(input: inPlane, h: h, w: w, kh: g.kernelH, kw: g.kernelW,
                                      sh: g.strideH, sw: g.strideW, dh: g.dilationH, dw: g.dilationW,
                                      pt: g.padTop, pl: g.padLeft, ow: ow))
-            let outOffset = (img * g.outChannels + grp * coutG) * n
-            let problem = GemmProblem(
-                m: coutG, n: n, k: self.depth, a: UnsafePointer(self.weights + grp * self.groupStride),
-                b: src, c: output + outOffset, ldc: n, bias: UnsafePointer(self.bias + grp * coutG),
-                residual: residual.map { $0 + outOffset }, epilogue: self.epilogue)
-            let m0 = mi * tiling.mBlock, n0 = ni * tiling.nBlock
-            GemmDriver.runTile(ks, problem, m0: m0, mCount: Swift.min(tiling.mBlock, coutG - m0),
-                               n0: n0, nCount: Swift.min(tiling.nBlock, n - n0),
-                               scratch: slots + slot * slotFloats)
         }
-        let tasks = units * tiling.tasks
-        if threads > 1 {
-            pool.parallelForSlotted(tasks, body)
-        } else {
-            for t in 0..<tasks { body(t, 0) }
+        // When output-channel blocks split a column block (small images on several threads),
+        // each task would im2col the same columns again: pack every (unit, column block) once,
+        // in parallel, into a shared buffer first.
+        let tileFloats = depth * roundUp(tiling.nBlock, ks.nr)
+        let sharedTiles = units * tiling.nTasks
+        let (sharedFloats, sOverflow) = tileFloats.multipliedReportingOverflow(by: sharedTiles)
+        let prepack = !pointwise && tiling.mTasks > 1 && !sOverflow && sharedFloats <= 16 << 20
+        let run: (UnsafeMutablePointer<Float>?) -> Void = { packed in
+            if let packed {
+                let kBlocks = ceilDiv(depth, GemmBlocking.kc)
+                let pack: (Int, Int) -> Void = { t, _ in
+                    let tile = t / kBlocks, kb = t % kBlocks
+                    let unit = tile / tiling.nTasks, ni = tile % tiling.nTasks
+                    let n0 = ni * tiling.nBlock, nCount = Swift.min(tiling.nBlock, n - n0)
+                    let pc = kb * GemmBlocking.kc, kc = Swift.min(GemmBlocking.kc, depth - pc)
+                    GemmDriver.packB(source(unit), p0: pc, kc: kc, j0: n0, nc: nCount, nr: ks.nr,
+                                     dst: packed + tile * tileFloats + pc * roundUp(nCount, ks.nr))
+                }
+                let packTasks = sharedTiles * kBlocks
+                if threads > 1 { pool.parallelForSlotted(packTasks, pack) } else { for t in 0..<packTasks { pack(t, 0) } }
+            }
+            let body: (Int, Int) -> Void = { t, slot in
+                let unit = t / tiling.tasks, rest = t % tiling.tasks
+                let img = unit / g.groups, grp = unit % g.groups
+                let mi = rest / tiling.nTasks, ni = rest % tiling.nTasks
+                let outOffset = (img * g.outChannels + grp * coutG) * n
+                let problem = GemmProblem(
+                    m: coutG, n: n, k: depth, a: UnsafePointer(self.weights + grp * self.groupStride),
+                    b: source(unit), c: output + outOffset, ldc: n, bias: UnsafePointer(self.bias + grp * coutG),
+                    residual: residual.map { $0 + outOffset }, epilogue: self.epilogue)
+                let m0 = mi * tiling.mBlock, n0 = ni * tiling.nBlock
+                GemmDriver.runTile(ks, problem, m0: m0, mCount: Swift.min(tiling.mBlock, coutG - m0),
+                                   n0: n0, nCount: Swift.min(tiling.nBlock, n - n0),
+                                   scratch: slots + slot * slotFloats,
+                                   prepacked: packed.map { UnsafePointer($0 + (unit * tiling.nTasks + ni) * tileFloats) })
+            }
+            let tasks = units * tiling.tasks
+            if threads > 1 {
+                pool.parallelForSlotted(tasks, body)
+            } else {
+                for t in 0..<tasks { body(t, 0) }
+            }
         }
+        if prepack {
+            let done = ScratchCache.with(bytes: sharedFloats * 4) { raw in
+                run(raw.bindMemory(to: Float.self, capacity: sharedFloats))
+            }
+            if done { return }
+        }
+        run(nil)
     }
 
     private func runDepthwise(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
