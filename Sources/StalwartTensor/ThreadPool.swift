@@ -4,7 +4,7 @@ import Synchronization
 
 /// A fixed set of worker threads for the engine's data-parallel loops.
 ///
-/// Workers spin for about 50 µs after each loop (so back-to-back kernels start without a
+/// Workers spin for about 200 µs after each loop (so back-to-back kernels start without a
 /// wake-up), then park on a condition variable; an idle pool burns no CPU.
 ///
 /// Thread-safety: `parallelFor` may be called from many threads at once. One loop at a time
@@ -118,7 +118,7 @@ final class PoolState: @unchecked Sendable {
     let cond: UnsafeMutablePointer<pthread_cond_t>
 
     /// How long an idle worker spins before parking.
-    static let spinNanoseconds: UInt64 = 50_000
+    static let spinNanoseconds: UInt64 = 200_000
 
     init() {
         mutex = .allocate(capacity: 1)
