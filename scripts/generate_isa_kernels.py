@@ -104,24 +104,32 @@ func {p}Epi(_ acc: {V}, _ old: {V}, _ res: {V}, _ hasRes: Bool, _ bias: {V},
 @inline(never)
 func {p}FinishPartial(_ v0: {V}, _ v1: {V}, _ c: UnsafeMutablePointer<Float>,
                       _ res: UnsafePointer<Float>?, _ bias: Float, _ count: Int, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {{
-    var c0 = {V}(), c1 = {V}(), r0 = {V}(), r1 = {V}()
+    let b = {V}(repeating: bias)
+    // A full first vector is loaded and stored whole; only the lanes past it go one by one.
+    var first = 0
+    var rest = v0
+    if count >= {L} {{
+        let cr = UnsafeMutableRawPointer(c)
+        var o0 = {V}(), r0 = {V}()
+        if beta != 0 {{ o0 = cr.loadUnaligned(as: {V}.self) }}
+        if let r = res {{ r0 = UnsafeRawPointer(r).loadUnaligned(as: {V}.self) }}
+        cr.storeBytes(of: {p}Epi(v0, o0, r0, res != nil, b, alpha, beta, act, p0, p1), as: {V}.self)
+        first = {L}
+        rest = v1
+    }}
+    let n = count - first
+    if n <= 0 {{ return }}
+    var o = {V}(), r = {V}()
     var j = 0
-    while j < count {{
-        if j < {L} {{
-            if beta != 0 {{ c0[j] = c[j] }}
-            if let r = res {{ r0[j] = r[j] }}
-        }} else {{
-            if beta != 0 {{ c1[j - {L}] = c[j] }}
-            if let r = res {{ r1[j - {L}] = r[j] }}
-        }}
+    while j < n {{
+        if beta != 0 {{ o[j] = c[first + j] }}
+        if let rp = res {{ r[j] = rp[first + j] }}
         j += 1
     }}
-    let b = {V}(repeating: bias)
-    let x0 = {p}Epi(v0, c0, r0, res != nil, b, alpha, beta, act, p0, p1)
-    let x1 = {p}Epi(v1, c1, r1, res != nil, b, alpha, beta, act, p0, p1)
+    let x = {p}Epi(rest, o, r, res != nil, b, alpha, beta, act, p0, p1)
     j = 0
-    while j < count {{
-        c[j] = j < {L} ? x0[j] : x1[j - {L}]
+    while j < n {{
+        c[first + j] = x[j]
         j += 1
     }}
 }}

@@ -94,24 +94,32 @@ func avx2Epi(_ acc: SIMD8<Float>, _ old: SIMD8<Float>, _ res: SIMD8<Float>, _ ha
 @inline(never)
 func avx2FinishPartial(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>,
                       _ res: UnsafePointer<Float>?, _ bias: Float, _ count: Int, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
-    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), r0 = SIMD8<Float>(), r1 = SIMD8<Float>()
+    let b = SIMD8<Float>(repeating: bias)
+    // A full first vector is loaded and stored whole; only the lanes past it go one by one.
+    var first = 0
+    var rest = v0
+    if count >= 8 {
+        let cr = UnsafeMutableRawPointer(c)
+        var o0 = SIMD8<Float>(), r0 = SIMD8<Float>()
+        if beta != 0 { o0 = cr.loadUnaligned(as: SIMD8<Float>.self) }
+        if let r = res { r0 = UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self) }
+        cr.storeBytes(of: avx2Epi(v0, o0, r0, res != nil, b, alpha, beta, act, p0, p1), as: SIMD8<Float>.self)
+        first = 8
+        rest = v1
+    }
+    let n = count - first
+    if n <= 0 { return }
+    var o = SIMD8<Float>(), r = SIMD8<Float>()
     var j = 0
-    while j < count {
-        if j < 8 {
-            if beta != 0 { c0[j] = c[j] }
-            if let r = res { r0[j] = r[j] }
-        } else {
-            if beta != 0 { c1[j - 8] = c[j] }
-            if let r = res { r1[j - 8] = r[j] }
-        }
+    while j < n {
+        if beta != 0 { o[j] = c[first + j] }
+        if let rp = res { r[j] = rp[first + j] }
         j += 1
     }
-    let b = SIMD8<Float>(repeating: bias)
-    let x0 = avx2Epi(v0, c0, r0, res != nil, b, alpha, beta, act, p0, p1)
-    let x1 = avx2Epi(v1, c1, r1, res != nil, b, alpha, beta, act, p0, p1)
+    let x = avx2Epi(rest, o, r, res != nil, b, alpha, beta, act, p0, p1)
     j = 0
-    while j < count {
-        c[j] = j < 8 ? x0[j] : x1[j - 8]
+    while j < n {
+        c[first + j] = x[j]
         j += 1
     }
 }

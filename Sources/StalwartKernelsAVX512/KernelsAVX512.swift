@@ -94,24 +94,32 @@ func avx512Epi(_ acc: SIMD16<Float>, _ old: SIMD16<Float>, _ res: SIMD16<Float>,
 @inline(never)
 func avx512FinishPartial(_ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>,
                       _ res: UnsafePointer<Float>?, _ bias: Float, _ count: Int, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
-    var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), r0 = SIMD16<Float>(), r1 = SIMD16<Float>()
+    let b = SIMD16<Float>(repeating: bias)
+    // A full first vector is loaded and stored whole; only the lanes past it go one by one.
+    var first = 0
+    var rest = v0
+    if count >= 16 {
+        let cr = UnsafeMutableRawPointer(c)
+        var o0 = SIMD16<Float>(), r0 = SIMD16<Float>()
+        if beta != 0 { o0 = cr.loadUnaligned(as: SIMD16<Float>.self) }
+        if let r = res { r0 = UnsafeRawPointer(r).loadUnaligned(as: SIMD16<Float>.self) }
+        cr.storeBytes(of: avx512Epi(v0, o0, r0, res != nil, b, alpha, beta, act, p0, p1), as: SIMD16<Float>.self)
+        first = 16
+        rest = v1
+    }
+    let n = count - first
+    if n <= 0 { return }
+    var o = SIMD16<Float>(), r = SIMD16<Float>()
     var j = 0
-    while j < count {
-        if j < 16 {
-            if beta != 0 { c0[j] = c[j] }
-            if let r = res { r0[j] = r[j] }
-        } else {
-            if beta != 0 { c1[j - 16] = c[j] }
-            if let r = res { r1[j - 16] = r[j] }
-        }
+    while j < n {
+        if beta != 0 { o[j] = c[first + j] }
+        if let rp = res { r[j] = rp[first + j] }
         j += 1
     }
-    let b = SIMD16<Float>(repeating: bias)
-    let x0 = avx512Epi(v0, c0, r0, res != nil, b, alpha, beta, act, p0, p1)
-    let x1 = avx512Epi(v1, c1, r1, res != nil, b, alpha, beta, act, p0, p1)
+    let x = avx512Epi(rest, o, r, res != nil, b, alpha, beta, act, p0, p1)
     j = 0
-    while j < count {
-        c[j] = j < 16 ? x0[j] : x1[j - 16]
+    while j < n {
+        c[first + j] = x[j]
         j += 1
     }
 }
