@@ -39,12 +39,21 @@ public enum ReportBuilder {
             let skipped = try store.skipped(run: r.id).count
             let bins = reliability(clean)
             runs.append(ReportRun(
-                model: r.model.name, modelHash: r.model.sha256, suite: r.record.suite, dataRoot: r.record.dataRoot,
+                model: r.model.name, modelHash: r.model.sha256, suite: reportedSuite(r.record), dataRoot: r.record.dataRoot,
                 resolution: r.record.resolution, preprocess: r.record.preprocess, cropPct: r.record.cropPct,
                 interpolation: r.record.interpolation, skipped: skipped, cells: sortedCells,
                 reliability: bins, summary: summary, corruptionErrors: errors))
         }
         return ReportInput(title: title, generated: generated, version: Evaluator.version, runs: runs)
+    }
+
+    /// The benchmark a run's numbers belong to, as reports name it: on-the-fly corruptions of
+    /// an ImageNet-labelled folder are ImageNet-C (clean cells then report as `imagenet`);
+    /// class folders and the validation layout are ImageNet; other layouts keep their name.
+    static func reportedSuite(_ r: RunRecord) -> String {
+        let imagenetLike = ["folder", "imagenet-val"].contains(r.layout) && r.labelSpace == "imagenet"
+        if r.shiftMode.hasPrefix("on-the-fly") && (imagenetLike || r.layout == "imagenet-v2") { return "imagenet-c" }
+        return imagenetLike ? "imagenet" : r.suite
     }
 
     /// Equal-width confidence bins of labelled rows: mean confidence, accuracy and count per

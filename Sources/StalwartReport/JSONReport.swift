@@ -64,7 +64,8 @@ enum JSONReport {
     /// - per-corruption mean over severities: `p/<corruption>/<metric>`;
     /// - ImageNet-C runs also get the mean over all corrupted cells as `imagenet_c/<metric>`;
     /// - corruption errors: `p/<corruption>/ce`, `p/<corruption>/relative_ce`;
-    /// - summary values: `p/<key>` (these win on a key collision).
+    /// - summary values: `p/<key>` (these win on a key collision);
+    /// - every `…/top1` also as `…/accuracy`, robustness_metrics' name for it.
     static func metrics(_ run: ReportRun) -> [String: Double] {
         let p = run.metricPrefix
         var out: [String: Double] = [:]
@@ -92,6 +93,8 @@ enum JSONReport {
             out["\(p)/\(e.name)/relative_ce"] = e.relativeCE
         }
         for (k, v) in run.summary { out["\(p)/\(k)"] = v }
+        // robustness_metrics names top-1 "accuracy" (`imagenet_a/accuracy`): both keys are given.
+        for (k, v) in out where k.hasSuffix("/top1") { out[String(k.dropLast(4)) + "accuracy"] = v }
         return out
     }
 }

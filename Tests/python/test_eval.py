@@ -236,7 +236,12 @@ def test_report_html_json_csv(cli, class_folders, tmp_path):
     assert {"severity", "resolution", "reliability"} <= kinds, kinds
     data = json.loads((tmp_path / "report.json").read_text())
     keys = set().union(*[r["metrics"].keys() for r in data["runs"]])
-    assert "imagenet/top1" in keys or "folder/top1" in keys, sorted(keys)[:20]
+    # robustness_metrics-style keys: on-the-fly corruptions of an ImageNet folder are ImageNet-C.
+    assert {"imagenet/top1", "imagenet/accuracy", "imagenet_c/mce", "imagenet_c/fog/3/top1"} <= keys, sorted(keys)[:20]
+    (run0,) = [r for r in data["runs"] if r["resolution"] == 224]
+    (rid,), = table(db, "SELECT id FROM runs WHERE resolution = 224")
+    (mce,), = table(db, "SELECT value FROM aggregates WHERE run_id = ? AND metric = 'mce'", (rid,))
+    assert run0["metrics"]["imagenet_c/mce"] == pytest.approx(mce, rel=1e-12)
     csv = (tmp_path / "report.csv").read_text().splitlines()
     assert csv[0].startswith("model,top1,top5,img_size,crop_pct,interpolation,top1_diff")
     assert len(csv) == 3
