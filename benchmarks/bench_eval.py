@@ -64,9 +64,9 @@ def eval_rate(data, db, at):
     return rates[-1], res.evaluated
 
 
-def worker(kind, data, copies):
+def worker(kind, data):
     """One measurement in this (fresh) process; prints images/s."""
-    n = len(os.listdir(data)) and sum(len(fs) for _, _, fs in os.walk(data))
+    n = sum(len(fs) for _, _, fs in os.walk(data))
     if kind == "inference":
         pipe = stalwart.Pipeline("efficientnet-lite", 224)
         batch = np.concatenate([pipe.load(os.path.join(PHOTOS, f)) for f in ("chelsea.png", "coffee.png", "rocket.png")])
@@ -78,9 +78,9 @@ def worker(kind, data, copies):
         print(rate)
 
 
-def measure(kind, data, copies):
+def measure(kind, data):
     import subprocess
-    out = subprocess.run([sys.executable, __file__, "--worker", kind, "--data", data, "--copies", str(copies)],
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, "--data", data],
                          capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -93,7 +93,7 @@ def main():
     ap.add_argument("--data")
     a = ap.parse_args()
     if a.worker:
-        worker(a.worker, a.data, a.copies)
+        worker(a.worker, a.data)
         return
     tmp = tempfile.mkdtemp()
     try:
@@ -102,9 +102,9 @@ def main():
         items = n * 96
         inf, ev = [], {"input": [], "native": []}
         for _ in range(a.rounds):
-            inf.append(measure("inference", data, a.copies))
+            inf.append(measure("inference", data))
             for at in ev:
-                ev[at].append(measure(at, data, a.copies))
+                ev[at].append(measure(at, data))
         m = statistics.median(inf)
         print(f"images per run: {items} ({n} photos × (19 corruptions × 5 severities + clean)), 224 px, batch 16, "
               f"{os.cpu_count()} cores, {a.rounds} interleaved rounds (fresh process each), medians")

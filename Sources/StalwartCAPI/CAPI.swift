@@ -6,9 +6,6 @@ import Glibc
 import StalwartONNX
 import StalwartTensor
 
-/// Library version string (semantic version).
-let stalwartVersion: StaticString = "0.1.0"
-
 /// Load-time options behind `stalwart_options`.
 final class ModelOptions {
     var threads: Int32 = 0

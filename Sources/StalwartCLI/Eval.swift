@@ -122,7 +122,7 @@ struct Merge: ParsableCommand {
             for r in try store.runs() {
                 let layout = DatasetLayout(rawValue: r.record.layout)
                 let dataset = try? Dataset.open(r.record.dataRoot, layout: layout)
-                try Aggregation.finish(store: store, runID: r.id, dataset: dataset, finished: ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: "+00:00", with: "Z"))
+                try Aggregation.finish(store: store, runID: r.id, dataset: dataset, finished: utcTimestamp())
             }
             print("merged \(shards.count) shard(s) into \(db)")
         } catch let e as ExitCode { throw e } catch { throw fail(error) }

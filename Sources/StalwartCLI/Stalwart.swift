@@ -8,7 +8,7 @@ struct Stalwart: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stalwart",
         abstract: "Run ONNX image classifiers on the CPU and measure their robustness.",
-        version: "0.1.0",
+        version: stalwartVersion.description,
         subcommands: [Info.self, Run.self, Classify.self, Annotate.self, Corrupt.self, Eval.self, ReportCommand.self, Merge.self])
 }
 

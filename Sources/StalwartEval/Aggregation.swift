@@ -70,11 +70,12 @@ public enum Aggregation {
         return out
     }
 
-    /// pm-k (Vid-Robust, YTBB-Robust) and SI-Score factor accuracies of the clean rows.
+    /// pm-k (Vid-Robust, YTBB-Robust) and SI-Score factor accuracies; `rows` are the run's
+    /// clean rows (`predictions(run:group:)` of ("", 0)).
     static func datasetSpecific(_ dataset: Dataset, rows: [PredictionRow]) throws -> [Aggregate] {
         var out: [Aggregate] = []
         let bySample = Dictionary(dataset.samples.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        let cleanRows = rows.filter { $0.corruption.isEmpty && $0.severity == 0 && $0.correct1 != nil }
+        let cleanRows = rows.filter { $0.correct1 != nil }   // the clean group's labelled rows
         if dataset.layout == .imagenetVidRobust || dataset.layout == .ytbbRobust {
             var anchors: [String: Int] = [:]
             var anchorCorrect: [Bool] = []

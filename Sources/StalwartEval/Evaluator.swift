@@ -79,7 +79,7 @@ public enum Evaluator {
     }
 
     /// The library version recorded with results.
-    public static let version = "0.1.0"
+    public static let version = stalwartVersion.description
 
     /// The model's name: its `model` metadata entry, else the file name without extension.
     static func displayName(_ path: String, metadata: [(key: String, value: String)]) -> String {
@@ -110,7 +110,12 @@ public enum Evaluator {
         } else {
             throw StalwartError.invalidArgument("the model carries no preprocessing metadata; pass --preset (and --resolutions), or add it with `stalwart annotate`")
         }
-        guard p.crop != nil || { if case .squash = p.resize { return true }; if case .centralFraction = p.resize { return true }; return false }() else {
+        var fixedSize = p.crop != nil
+        switch p.resize {
+        case .squash, .centralFraction: fixedSize = true
+        case .none, .shorterSide: break
+        }
+        guard fixedSize else {
             throw StalwartError.unsupported("preprocessing '\(p.name)' does not give every image the same size; batches need a crop or a fixed resize")
         }
         return p

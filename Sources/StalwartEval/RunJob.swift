@@ -75,6 +75,7 @@ struct RunJob {
             outcome.resumed += all.count - pending.count
             if !pending.isEmpty { units.append((i, pending)); total += pending.count }
         }
+        let pendingShifts = Dictionary(uniqueKeysWithValues: units.map { ($0.sample, $0.shifts.count) })
         var boxes = try loadStates()
         guard total > 0 else { return outcome }
 
@@ -139,7 +140,7 @@ struct RunJob {
             case .skipped(let i, let reason):
                 skipped.append((samples[i].key, reason))
                 // Items of this sample never come: count them as done for the progress bar.
-                total -= units.first(where: { $0.sample == i })?.shifts.count ?? 0
+                total -= pendingShifts[i] ?? 0
             case .item(let item):
                 if let first = pending.first, first.width != item.width || first.height != item.height {
                     try flush()

@@ -46,14 +46,15 @@ extension RunJob {
         // Effective labels: a frame with several labels counts as correct when the prediction
         // is any of them, so its label is the prediction then (rows and metrics agree).
         var labels = [Int64](repeating: 0, count: n)
-        var argmax = [Int](repeating: 0, count: n)
         for i in 0..<n {
-            var best = 0
-            for j in 1..<max(classes, 1) where scores[i * classes + j] > scores[i * classes + best] { best = j }
-            argmax[i] = best
             let s = samples[items[i].sample]
             var label = s.label
-            if !s.labels.isEmpty && s.labels.contains(best) { label = best }
+            if !s.labels.isEmpty {
+                // NumPy's argmax (first maximum), as `ScoreBatch` computes it below.
+                var best = 0
+                for j in 1..<max(classes, 1) where scores[i * classes + j] > scores[i * classes + best] { best = j }
+                if s.labels.contains(best) { label = best }
+            }
             guard label < classes else {
                 throw StalwartError.shapeMismatch("label \(label) of '\(s.key)' is outside the model's \(classes) classes")
             }

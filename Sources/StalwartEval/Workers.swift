@@ -97,7 +97,7 @@ func monotonicSeconds() -> Double {
 }
 
 /// UTC time as ISO 8601 (`2026-11-29T07:01:02Z`).
-func utcTimestamp() -> String {
+public func utcTimestamp() -> String {
     var t = time(nil)
     var parts = tm()
     gmtime_r(&t, &parts)

@@ -76,19 +76,21 @@ enum JPEGCodec {
     /// Idle handles for reuse, at most `limit` of each kind kept (thread-safe).
     final class HandlePool: @unchecked Sendable {
         private let lock = Lock()
-        private var idle: [Bool: [Handle]] = [true: [], false: []]
+        private var compressors: [Handle] = []
+        private var decompressors: [Handle] = []
         private let limit = 16
         /// Runs `body` with a handle no other thread is using, then keeps the handle.
         func with<R>(compress: Bool, _ body: (Handle) throws -> R) throws -> R {
             lock.lock()
-            let reused = idle[compress]?.popLast()
+            let reused = compress ? compressors.popLast() : decompressors.popLast()
             lock.unlock()
             let handle = try reused ?? Handle(compress: compress)
             let result: R
             do { result = try body(handle) } catch { handle.failed = true; throw error }
             if !handle.failed {
                 lock.lock()
-                if idle[compress, default: []].count < limit { idle[compress, default: []].append(handle) }
+                if compress { if compressors.count < limit { compressors.append(handle) } }
+                else if decompressors.count < limit { decompressors.append(handle) }
                 lock.unlock()
             }
             return result
