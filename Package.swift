@@ -14,6 +14,9 @@
 //   StalwartStore           the SQLite results database (per-image rows, metric states, aggregates)
 //   StalwartReport          HTML/SVG, JSON and CSV reports from stored results
 //   StalwartEval            the evaluation runner: data × shifts × resolutions → model → store
+//   StalwartSIScore         SI-Score synthesis (object size / location / rotation) and per-factor scores
+//   StalwartTransfer        embeddings' consumers: few-shot ridge, linear probes, cross-model correlations
+//   CLAPACK                 LAPACK/BLAS through OpenBLAS (system library)
 //   StalwartCAPI            the C ABI of include/stalwart.h (the only Unmanaged / status code)
 //   StalwartCLI             the `stalwart` command
 import PackageDescription
@@ -55,13 +58,18 @@ let package = Package(
         .target(name: "StalwartStore", dependencies: ["StalwartTensor", "CSQLite"]),
         .target(name: "StalwartReport", dependencies: ["StalwartTensor"]),
         .target(
+            name: "StalwartSIScore",
+            dependencies: ["StalwartTensor", "StalwartImageIO", "StalwartPreprocess", "StalwartData", "StalwartReport"]),
+        .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "StalwartTransfer", dependencies: ["StalwartTensor", "CLAPACK"]),
+        .target(
             name: "StalwartEval",
             dependencies: ["StalwartData", "StalwartStore", "StalwartReport", "StalwartONNX", "StalwartImageIO",
-                           "StalwartPreprocess", "StalwartShift", "StalwartMetrics"]),
+                           "StalwartPreprocess", "StalwartShift", "StalwartMetrics", "StalwartSIScore", "StalwartTransfer"]),
         .target(
             name: "StalwartCAPI",
             dependencies: ["CStalwart", "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift", "StalwartMetrics",
-                           "StalwartEval"],
+                           "StalwartEval", "StalwartSIScore", "StalwartTransfer"],
             linkerSettings: [
                 .unsafeFlags([
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/include/stalwart.map",
@@ -72,6 +80,7 @@ let package = Package(
             name: "StalwartCLI",
             dependencies: [
                 "StalwartONNX", "StalwartImageIO", "StalwartPreprocess", "StalwartShift", "StalwartEval",
+                "StalwartSIScore", "StalwartTransfer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
@@ -86,6 +95,8 @@ let package = Package(
         .testTarget(name: "StalwartDataTests", dependencies: ["StalwartData"]),
         .testTarget(name: "StalwartStoreTests", dependencies: ["StalwartStore"]),
         .testTarget(name: "StalwartReportTests", dependencies: ["StalwartReport"]),
+        .testTarget(name: "StalwartSIScoreTests", dependencies: ["StalwartSIScore"]),
+        .testTarget(name: "StalwartTransferTests", dependencies: ["StalwartTransfer"]),
         .testTarget(
             name: "StalwartPreprocessTests", dependencies: ["StalwartPreprocess"],
             exclude: ["Fixtures", "gen_resize_cases.py"]),

@@ -29,8 +29,10 @@ extern "C" {
 #endif
 
 /** The API version this header describes. Compare with stalwart_api_version().
- *  1: models. 2: images, preprocessing pipelines, model metadata. */
-#define STALWART_API_VERSION 4
+ *  1: models. 2: images, preprocessing pipelines, model metadata. 3: corruptions, metrics.
+ *  4: evaluation and reports. 5: SI-Score synthesis (stalwart_siscore.h), embeddings and
+ *  transfer (stalwart_transfer.h). */
+#define STALWART_API_VERSION 5
 
 /** The largest tensor rank that crosses the C boundary. */
 #define STALWART_MAX_RANK 8
@@ -608,5 +610,9 @@ stalwart_status stalwart_report_write(const char *database, const char *html_pat
 #ifdef __cplusplus
 }
 #endif
+
+/* The rest of the API, by concern (each part includes this header; include stalwart.h only). */
+#include "stalwart_siscore.h"
+#include "stalwart_transfer.h"
 
 #endif /* STALWART_H */

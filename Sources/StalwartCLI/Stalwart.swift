@@ -9,7 +9,8 @@ struct Stalwart: ParsableCommand {
         commandName: "stalwart",
         abstract: "Run ONNX image classifiers on the CPU and measure their robustness.",
         version: stalwartVersion.description,
-        subcommands: [Info.self, Run.self, Classify.self, Annotate.self, Corrupt.self, Eval.self, ReportCommand.self, Merge.self])
+        subcommands: [Info.self, Run.self, Classify.self, Annotate.self, Corrupt.self, Eval.self, ReportCommand.self, Merge.self,
+                      SIScoreCommand.self, Embed.self, TransferCommand.self, Study.self])
 }
 
 /// Prints a message to stderr and exits non-zero (never traps).

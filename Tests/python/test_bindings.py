@@ -118,7 +118,7 @@ def test_gil_released_during_run():
 
 
 def test_module_surface():
-    assert stalwart.API_VERSION == 4
+    assert stalwart.API_VERSION == 5
     assert os.path.isfile(stalwart.library_path)
     for name in ("StalwartError", "InvalidArgument", "StalwartIOError", "ModelError",
                  "UnsupportedError", "ShapeError", "OutOfMemory", "BufferTooSmall",

@@ -21,6 +21,8 @@ from onnx_builder import BINDINGS, REPO, describe, isolated_env
 from shared import efficientnet_path, fixtures_dir, preprocess
 
 HEADER = REPO / "include" / "stalwart.h"
+#: stalwart.h and the parts it includes (include/stalwart_<part>.h).
+HEADERS = [HEADER, *sorted((REPO / "include").glob("stalwart_*.h"))]
 STRICT = ["-Wall", "-Wextra", "-pedantic", "-Werror"]
 
 
@@ -34,7 +36,7 @@ def compiler(name: str) -> str:
 def header_functions() -> dict[str, tuple[str, list[str]]]:
     """name -> (return type, [parameter types]) for every function declared in the header,
     types normalised to 'const T *' style without parameter names."""
-    text = HEADER.read_text()
+    text = "\n".join(h.read_text() for h in HEADERS)
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     text = re.sub(r"//[^\n]*", " ", text)
     text = re.sub(r"#[^\n]*", " ", text)
@@ -249,7 +251,7 @@ def test_status_codes_match_header():
 def test_versions(lib_path):
     import stalwart
 
-    assert stalwart.api_version() == stalwart.API_VERSION == 4
+    assert stalwart.api_version() == stalwart.API_VERSION == 5
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", stalwart.version()), stalwart.version()
     assert stalwart.__version__ == stalwart.version()
 

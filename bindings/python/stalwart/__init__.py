@@ -27,7 +27,7 @@ from .errors import (
 from .image import PRESETS, Pipeline, decode_image, encode_image, load_image, preprocess, resize, save_image
 from .model import Model, TensorInfo
 from .shift import CORRUPTION_SUBSETS, corrupt, corruption_names
-from . import metrics
+from . import metrics, siscore, transfer
 from .evaluate import Results, evaluate, report
 
 #: The C API version these bindings were written for (STALWART_API_VERSION).
@@ -70,6 +70,8 @@ __all__ = [
     "corruption_names",
     "CORRUPTION_SUBSETS",
     "metrics",
+    "siscore",
+    "transfer",
     "API_VERSION",
     "library_path",
     "__version__",

@@ -31,7 +31,7 @@ from pathlib import Path
 from . import errors
 
 #: STALWART_API_VERSION of the include/stalwart.h these bindings implement.
-API_VERSION = 4
+API_VERSION = 5
 #: STALWART_MAX_RANK: the largest tensor rank that crosses the C boundary.
 MAX_RANK = 8
 
@@ -293,6 +293,20 @@ FUNCTIONS: dict[str, tuple[object, list, bool]] = {
         True),
     "stalwart_report_write": (stalwart_status, [c_char_p, c_char_p, c_char_p, c_char_p, c_char_p], True),
 }
+
+
+def _add_parts() -> None:
+    """The parts of the API declared in their own headers (include/stalwart_<part>.h) keep
+    their tables in ``_lib_<part>.py``; they import the types above, so they load here."""
+    from . import _lib_siscore, _lib_transfer
+
+    for part in (_lib_siscore, _lib_transfer):
+        clash = set(part.FUNCTIONS) & set(FUNCTIONS)
+        assert not clash, clash
+        FUNCTIONS.update(part.FUNCTIONS)
+
+
+_add_parts()
 
 # ---------------------------------------------------------------------------------------------
 # Finding and loading the library.

@@ -1,0 +1,6 @@
+import XCTest
+@testable import StalwartSIScore
+
+final class SIScorePlaceholderTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(SIScoreModule.self) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import StalwartTransfer
+
+final class TransferPlaceholderTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(TransferModule.self) }
+}
