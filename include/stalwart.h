@@ -30,8 +30,8 @@ extern "C" {
 
 /** The API version this header describes. Compare with stalwart_api_version().
  *  1: models. 2: images, preprocessing pipelines, model metadata. 3: corruptions, metrics.
- *  4: evaluation and reports. 5: SI-Score synthesis (stalwart_siscore.h), embeddings and
- *  transfer (stalwart_transfer.h). */
+ *  4: evaluation and reports. 5: embeddings (stalwart_embed.h), SI-Score synthesis
+ *  (stalwart_siscore.h), few-shot transfer and correlations (stalwart_transfer.h). */
 #define STALWART_API_VERSION 5
 
 /** The largest tensor rank that crosses the C boundary. */
@@ -612,6 +612,7 @@ stalwart_status stalwart_report_write(const char *database, const char *html_pat
 #endif
 
 /* The rest of the API, by concern (each part includes this header; include stalwart.h only). */
+#include "stalwart_embed.h"
 #include "stalwart_siscore.h"
 #include "stalwart_transfer.h"
 

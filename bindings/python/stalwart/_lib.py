@@ -298,9 +298,9 @@ FUNCTIONS: dict[str, tuple[object, list, bool]] = {
 def _add_parts() -> None:
     """The parts of the API declared in their own headers (include/stalwart_<part>.h) keep
     their tables in ``_lib_<part>.py``; they import the types above, so they load here."""
-    from . import _lib_siscore, _lib_transfer
+    from . import _lib_embed, _lib_siscore, _lib_transfer
 
-    for part in (_lib_siscore, _lib_transfer):
+    for part in (_lib_embed, _lib_siscore, _lib_transfer):
         clash = set(part.FUNCTIONS) & set(FUNCTIONS)
         assert not clash, clash
         FUNCTIONS.update(part.FUNCTIONS)
