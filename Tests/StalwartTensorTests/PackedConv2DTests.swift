@@ -62,7 +62,8 @@ final class PackedConv2DTests: XCTestCase {
     ]
 
     func check(_ ks: KernelSet, _ c: Case, activation: FusedActivation, withBias: Bool, withResidual: Bool,
-               pool: ThreadPool, rng: inout S.Rng, file: StaticString = #filePath, line: UInt = #line) throws {
+               pool: ThreadPool, rng: inout S.Rng, pixelRows: Int? = nil,
+               file: StaticString = #filePath, line: UInt = #line) throws {
         let g = c.geometry
         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
         let input = rng.floats(c.batch * c.cin * c.h * c.w)
@@ -75,6 +76,7 @@ final class PackedConv2DTests: XCTestCase {
 
         let conv = try PackedConv2D(geometry: g, weights: weights, bias: withBias ? bias : nil,
                                     activation: activation, kernels: ks)
+        if let pixelRows { conv.pixelRowsMaxPixels = pixelRows }
         let bytes = conv.scratchByteCount(batch: c.batch, h: c.h, w: c.w, threads: pool.threadCount)
         let scratch = alignedAllocate(bytes)
         defer { free(scratch) }
@@ -101,20 +103,46 @@ final class PackedConv2DTests: XCTestCase {
         }
         let (w, wi) = S.worst(out, ref, scale: scale, tol: 1e-4)
         if w > 1 || out.contains(where: { $0.isNaN }) {
-            XCTFail("\(ks.isa) \(conv.path) \(c) act \(activation) bias \(withBias) res \(withResidual): "
+            XCTFail("\(ks.isa) \(conv.path) pixel rows ≤ \(conv.pixelRowsMaxPixels) \(c) act \(activation) bias \(withBias) res \(withResidual): "
                     + "worst \(w) at \(wi) got \(wi >= 0 ? out[wi] : .nan) want \(wi >= 0 ? ref[wi] : .nan)",
                     file: file, line: line)
         }
     }
 
+    /// Every case on the default paths, then with the pixel-rows path off (0) and forced (∞).
     func testAllCasesAllISAs() throws {
+        for threads in [1, 2] {
+            let pool = ThreadPool(threads: threads)
+            for ks in S.kernelSets {
+                for pixelRows in [nil, 0, Int.max] {
+                    var rng = S.Rng(1234)
+                    for (i, c) in Self.cases.enumerated() {
+                        let act = Self.activations[i % Self.activations.count]
+                        try check(ks, c, activation: act, withBias: i % 2 == 0, withResidual: i % 3 != 1,
+                                  pool: pool, rng: &rng, pixelRows: pixelRows)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pixel-rows path's own edges: pixels of several images in one 14-row panel, K over
+    /// several 256-blocks, Cout not a multiple of 32, 1×1 outputs, every activation.
+    func testPixelRowsPath() throws {
         let pool = ThreadPool(threads: 2)
+        let shapes = [
+            Case(batch: 3, cin: 300, cout: 45, groups: 1, kh: 1, kw: 1, h: 5, w: 3),
+            Case(batch: 5, cin: 64, cout: 33, groups: 1, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 7, w: 7),
+            Case(batch: 2, cin: 17, cout: 70, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 1, w: 1),
+            Case(batch: 1, cin: 40, cout: 2, groups: 1, kh: 2, kw: 3, dh: 2, dw: 1, pads: (0, 1, 2, 0), h: 6, w: 5),
+        ]
         for ks in S.kernelSets {
-            var rng = S.Rng(1234)
-            for (i, c) in Self.cases.enumerated() {
-                let act = Self.activations[i % Self.activations.count]
-                try check(ks, c, activation: act, withBias: i % 2 == 0, withResidual: i % 3 != 1,
-                          pool: pool, rng: &rng)
+            var rng = S.Rng(7)
+            for c in shapes {
+                for act in Self.activations {
+                    try check(ks, c, activation: act, withBias: true, withResidual: true, pool: pool, rng: &rng,
+                              pixelRows: Int.max)
+                }
             }
         }
     }

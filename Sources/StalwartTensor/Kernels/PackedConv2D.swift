@@ -11,6 +11,8 @@ import Glibc
 ///   padded, stride-phase-split copy of the plane (any kernel, stride, dilation and padding).
 /// - general (any other, including grouped): per image and group, im2col written straight into
 ///   packed B panels, then the GEMM.
+/// - pixel-rows (one group, small images, see `PixelRowsConv.swift`): the transposed GEMM over
+///   the pixels of the whole batch, taken by the two paths above when `prefersPixelRows`.
 /// Bias, residual and the activation are applied in the kernels' store (the epilogue).
 ///
 /// Thread-safety: immutable after init; `run` may be called from many threads at once as
@@ -31,6 +33,25 @@ public final class PackedConv2D: @unchecked Sendable {
     let depth: Int
     let bias: UnsafeMutablePointer<Float>
     let epilogue: KernelEpilogue
+    /// Wᵀ for the pixel-rows path (`PixelRowsConv.swift`), packed on first use.
+    let pixelRowsWeights = PixelRowsWeights()
+    /// Batches of at most this many output pixels (batch · HW) may take the pixel-rows path:
+    /// it packs im2col(X)ᵀ of the whole batch at once, which stops paying once that leaves the
+    /// caches (measured on ResNet-50: a win at 8 × 7×7, a loss at 8 × 14×14). Tests change it.
+    var pixelRowsMaxPixels = 392
+    /// Whether the pixel-rows path is worth it for P = batch · HW pixels: its panels are filled
+    /// better (P over 14-row panels and Cout over 32-wide ones, against Cout over 14 and HW over
+    /// 32 per image), against packing im2col(X)ᵀ and transposing Cᵀ back, ≈ 16 MAC-times per
+    /// element each, i.e. a relative overhead of 16/Cout + 16/K. Taken when ≥ 3% cheaper.
+    func prefersPixelRows(batch: Int, pixels hw: Int) -> Bool {
+        guard geometry.groups == 1, hw > 0, batch <= pixelRowsMaxPixels / hw else { return false }
+        if pixelRowsMaxPixels == Int.max { return true }  // forced (tests)
+        func fill(_ a: Int, _ by: Int) -> Double { Double(a) / Double(roundUp(a, by)) }
+        let cout = geometry.outChannels, mr = kernels.mr, nr = kernels.nr
+        let old = fill(cout, mr) * fill(hw, nr)
+        let new = fill(batch * hw, mr) * fill(cout, nr) / (1 + 16 / Double(cout) + 16 / Double(depth))
+        return new > old * 1.03
+    }
 
     /// `weights`: OIHW [Cout, Cin/groups, kH, kW] float32, copied/packed (not retained).
     /// `bias`: [Cout] or nil (zeros). Throws on invalid geometry or allocation failure.
@@ -189,6 +210,11 @@ public final class PackedConv2D: @unchecked Sendable {
                             to: Int.self, capacity: layout.shared / 2),
                          slots: slotBase, slotFloats: layout.slot, pool: pool)
         case .pointwise, .general:
+            if prefersPixelRows(batch: batch, pixels: oh * ow),
+               runPixelRows(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
+                            oh: oh, ow: ow, pool: pool) {
+                return
+            }
             runGemm(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
                     oh: oh, ow: ow, slots: slotBase, slotFloats: layout.slot, pool: pool)
         }
