@@ -86,7 +86,15 @@ extension PackedConv2D {
             // strided gather), with zeros where the window leaves the image.
             let khw = g.kernelH * g.kernelW
             let sw = g.strideW
-            let pack: (Int) -> Void = { panel in
+            // Per p = (ci, ky, kx): the channel plane's offset and the window's row/column shift.
+            var taps = [Int](repeating: 0, count: 3 * k)
+            for pp in 0..<k {
+                let ci = pp / khw, rem = pp % khw
+                taps[3 * pp] = ci * h * w
+                taps[3 * pp + 1] = (rem / g.kernelW) * g.dilationH - g.padTop
+                taps[3 * pp + 2] = (rem % g.kernelW) * g.dilationW - g.padLeft
+            }
+            let pack: (Int) -> Void = { panel in taps.withUnsafeBufferPointer { tap in
                 let base = a + panel * k * mr
                 let q0 = panel * mr, rows = Swift.min(mr, p - q0)
                 // Segments: (first row, row count, image offset, oy, first ox). At most mr.
@@ -101,9 +109,7 @@ extension PackedConv2D {
                         r += len
                     }
                     for pp in 0..<k {
-                        let ci = pp / khw, rem = pp % khw
-                        let dy = (rem / g.kernelW) * g.dilationH - g.padTop
-                        let dx = (rem % g.kernelW) * g.dilationW - g.padLeft
+                        let plane = tap[3 * pp], dy = tap[3 * pp + 1], dx = tap[3 * pp + 2]
                         let d = base + pp * mr
                         for s in 0..<count {
                             let (r0, len, off, oy, ox0) = segs[s]
@@ -119,7 +125,7 @@ extension PackedConv2D {
                             let a1 = Swift.max(Swift.min(hi - ox0, len), a0)
                             if a0 > 0 { (d + r0).update(repeating: 0, count: a0) }
                             if a1 > a0 {
-                                let src = input + (off + ci * h * w + iy * w + (ox0 + a0) * sw + dx)
+                                let src = input + (off + plane + iy * w + (ox0 + a0) * sw + dx)
                                 let dst = d + r0 + a0
                                 if sw == 1 {
                                     dst.update(from: src, count: a1 - a0)
@@ -132,7 +138,7 @@ extension PackedConv2D {
                         if rows < mr { (d + rows).update(repeating: 0, count: mr - rows) }
                     }
                 }
-            }
+            } }
             // 2. Cᵀ[P × Cout] (ldc = Cout) = Aᵀ-panels · Wᵀ-panels, tiled over pixels × channels.
             let tiling = GemmTiling(m: p, n: cout, mr: mr, nr: nr, units: 1, threads: threads)
             let gemm: (Int) -> Void = { task in
