@@ -22,7 +22,7 @@ public final class ResultStore {
 
     /// The database file path as given.
     public let path: String
-    private let db: SQLiteDatabase
+    let db: SQLiteDatabase
 
     /// Opens the database at `path`, creating it (and its tables) when absent.
     /// - Parameter version: the Stalwart version string, recorded as `meta.created_by` on creation.
@@ -62,7 +62,7 @@ public final class ResultStore {
 
     /// Checks that `db` is empty (when `allowEmpty`) or a Stalwart results database of a
     /// supported schema version.
-    private static func checkSchema(_ db: SQLiteDatabase, allowEmpty: Bool) throws {
+    static func checkSchema(_ db: SQLiteDatabase, allowEmpty: Bool) throws {
         let (objects, hasMeta) = try db.with(
             "SELECT count(*), coalesce(sum(type = 'table' AND name = 'meta'), 0) FROM sqlite_master",
             "read the schema") { s -> (Int64, Bool) in
@@ -133,7 +133,7 @@ public final class ResultStore {
         return try db.transaction("upsert model") { try upsertModelInTransaction(m, updateNames: true) }
     }
 
-    private func upsertModelInTransaction(_ m: ModelRecord, updateNames: Bool) throws -> Int64 {
+    func upsertModelInTransaction(_ m: ModelRecord, updateNames: Bool) throws -> Int64 {
         let existing: (Int64, String, Int)? = try db.with(
             "SELECT id, input, classes FROM models WHERE sha256 = ?1", "look up model by sha256") { s in
             try s.bind(1, m.sha256)
@@ -587,6 +587,8 @@ public final class ResultStore {
     ///   cannot be combined without double counting → `.invalidArgument`.
     /// - A run that existed here and gained anything has its aggregates deleted and `finished`
     ///   cleared: re-aggregate it from the merged metric states.
+    /// - Transfer results: inserted when absent; one stored with a different accuracy →
+    ///   `.invalidArgument`.
     public func merge(from otherPath: String, mergeState: ([UInt8], [UInt8]) throws -> [UInt8]) throws {
         let src = try SQLiteDatabase(path: otherPath, flags: SQLITE_OPEN_READONLY)
         sqlite3_busy_timeout(src.handle, 5000)
@@ -733,6 +735,9 @@ public final class ResultStore {
                     if preexisting.contains(run) { changed.insert(run) }
                 }
             }
+
+            // Transfer results (models without eval runs included).
+            try mergeTransferResults(from: src, otherPath: otherPath)
 
             // Stale aggregates of runs that gained results.
             for run in changed.sorted() {

@@ -9,6 +9,11 @@
 //   no further index. `skipped`, `metric_states` and `aggregates` are likewise keyed by their
 //   natural primary keys; `runs(model_id, …)` is covered by its UNIQUE constraint.
 // - `runs.seed` holds the UInt64 seed's bit pattern as a signed 64-bit integer.
+// - `transfer_results` (added without a version bump: `CREATE TABLE IF NOT EXISTS` adds it to
+//   older files when they are opened, and readers that predate it ignore it) holds one transfer
+//   accuracy per (model, task, method, layer, preprocessing, resolution, shots, seed, λ); models
+//   are the same `models` rows eval runs use (identified by file SHA-256), so studies join the
+//   two sides per model. `shots` is 0 for a method trained on all training data (the probe).
 enum Schema {
     static let version = 1
 
@@ -78,6 +83,23 @@ enum Schema {
             value      REAL NOT NULL,
             count      INTEGER NOT NULL,
             PRIMARY KEY(run_id, corruption, severity, metric)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS transfer_results(
+            model_id    INTEGER NOT NULL REFERENCES models(id),
+            task        TEXT NOT NULL,
+            data_root   TEXT NOT NULL,
+            method      TEXT NOT NULL,        -- 'fewshot_lsr' or 'linear_probe'
+            layer       TEXT NOT NULL,        -- feature tensor name
+            preprocess  TEXT NOT NULL,
+            resolution  INTEGER NOT NULL CHECK (resolution > 0),
+            shots       INTEGER NOT NULL CHECK (shots >= 0),   -- 0 = all training data
+            seed        INTEGER NOT NULL CHECK (seed >= 0),
+            l2          REAL NOT NULL CHECK (l2 >= 0),
+            accuracy    REAL NOT NULL CHECK (accuracy >= 0 AND accuracy <= 1),
+            train_count INTEGER NOT NULL CHECK (train_count >= 0),
+            test_count  INTEGER NOT NULL CHECK (test_count > 0),
+            created     TEXT NOT NULL,
+            PRIMARY KEY(model_id, task, method, layer, preprocess, resolution, shots, seed, l2)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS skipped(
             run_id INTEGER NOT NULL REFERENCES runs(id),

@@ -144,6 +144,7 @@ C_TO_CTYPES = {
     "stalwart_status": "c_int",
     "stalwart_dtype": "c_int",
     "size_t": "c_ulong",
+    "char *": "c_char_p",
     "const char *": "c_char_p",
     "const void *": "c_void_p",
     "const char * *": "LP_c_char_p",

@@ -47,6 +47,9 @@ public final class Graph {
     public let irVersion: Int
     public let producer: String
     public let metadata: [(key: String, value: String)]
+    /// Tensors that load-time fusion removed: name → the tensor that now carries the fused
+    /// chain's result and the label of the node computing it.
+    public internal(set) var fusedAway: [String: (tensor: String, node: String)] = [:]
 
     init(nodes: [IRNode], constants: [String: Tensor], inputs: [TensorSignature],
          outputs: [TensorSignature], opset: Int, irVersion: Int, producer: String,

@@ -8,11 +8,13 @@ import StalwartTensor
 ///    constant (the unfused batch norm tf2onnx writes), then one activation (Relu, Clip,
 ///    LeakyRelu, HardSigmoid, HardSwish, Sigmoid), or a residual Add followed by an activation.
 /// Folding is exact algebra on the weights (w' = w·s, b' = b·s + t), done in Float64.
+/// Tensors named in `keep` (and graph outputs) are never fused away; every tensor that fusion
+/// removes is recorded in `Graph.fusedAway` with the tensor that now holds the fused result.
 enum GraphOptimizer {
-    static func optimize(_ g: Graph) throws {
+    static func optimize(_ g: Graph, keep: Set<String> = []) throws {
         try foldConstantNodes(g)
         try ConstantFolding.fold(g)
-        fuseConvChains(g)
+        fuseConvChains(g, keep: keep)
         // A fused residual may be produced after the conv in file order: re-sort.
         g.nodes = try ModelLoader.topologicalOrder(g.nodes, available: Set(g.inputs.map(\.name)).union(g.constants.keys))
     }
@@ -42,10 +44,11 @@ enum GraphOptimizer {
         g.nodes = kept
     }
 
-    static func fuseConvChains(_ g: Graph) {
+    static func fuseConvChains(_ g: Graph, keep: Set<String> = []) {
         var consumers: [String: Int] = [:]
         for n in g.nodes { for i in n.inputs where !i.isEmpty { consumers[i, default: 0] += 1 } }
         for o in g.outputs { consumers[o.name, default: 0] += 100 }  // never fuse away a graph output
+        for k in keep { consumers[k, default: 0] += 100 }            // nor a tensor the caller will read
         var byInput: [String: IRNode] = [:]
         for n in g.nodes { for i in n.inputs where !i.isEmpty { byInput[i] = n } }
         var removed = Set<ObjectIdentifier>()
@@ -63,6 +66,7 @@ enum GraphOptimizer {
             }
             var changed = false
             var tail = conv  // the node whose output the fused conv now produces
+            var chain = conv.outputs  // tensors of the chain (all but the last disappear)
 
             // Affine folds.
             while true {
@@ -71,6 +75,7 @@ enum GraphOptimizer {
                       let (s, t) = affine(next, input: y, channels: cout, spatialRank: w.shape.count - 2, g) else { break }
                 for o in 0..<cout { scale[o] *= s[o]; shift[o] = shift[o] * s[o] + t[o] }
                 removed.insert(ObjectIdentifier(next))
+                chain += next.outputs
                 tail = next; changed = true
             }
             var outputName = tail.outputs[0]
@@ -82,6 +87,7 @@ enum GraphOptimizer {
                     conv.fusedResidual = true
                     conv.inputs = [conv.inputs[0], conv.inputs[1], conv.inputs.count > 2 ? conv.inputs[2] : "", other]
                     removed.insert(ObjectIdentifier(add))
+                    chain += add.outputs
                     outputName = add.outputs[0]; changed = true
                 }
             }
@@ -89,9 +95,12 @@ enum GraphOptimizer {
                let a = activation(act, g) {
                 conv.fusedActivation = a
                 removed.insert(ObjectIdentifier(act))
+                chain += act.outputs
                 outputName = act.outputs[0]; changed = true
             }
             guard changed else { continue }
+            // Every intermediate tensor of the chain is gone: remember where its value went.
+            for name in chain where name != outputName && !name.isEmpty { g.fusedAway[name] = (outputName, conv.label) }
             if scale.contains(where: { $0 != 1 }) || shift.contains(where: { $0 != 0 }) || conv.inputs.count > 2 {
                 guard let nw = try? Tensor(dtype: .float32, shape: w.shape),
                       let nb = try? Tensor(dtype: .float32, shape: [cout]) else { continue }

@@ -27,12 +27,14 @@ public final class InferenceModel: @unchecked Sendable {
     let ops: [Operator]
     let pool: ThreadPool
     private let planLock = Lock()
-    private var plans: [[Int]: ExecutionPlan] = [:]
+    private var plans: [PlanKey: ExecutionPlan] = [:]
+    private struct PlanKey: Hashable { var shapes: [Int]; var outputs: [String]? }
     private static let maxCachedPlans = 16
 
-    /// Loads a model from a file. `threads` = 0 means one per core.
-    public convenience init(path: String, threads: Int = 0, freeSpatialDims: Bool = false) throws {
-        try self.init(graph: try ModelLoader.load(path: path), threads: threads, freeSpatialDims: freeSpatialDims)
+    /// Loads a model from a file. `threads` = 0 means one per core. Tensors named in `keep`
+    /// survive load-time fusion so that `embed`/`run(outputNames:)` can read them.
+    public convenience init(path: String, threads: Int = 0, freeSpatialDims: Bool = false, keep: Set<String> = []) throws {
+        try self.init(graph: try ModelLoader.load(path: path), threads: threads, freeSpatialDims: freeSpatialDims, keep: keep)
     }
 
     /// Loads a model from bytes (read only during the call).
@@ -40,7 +42,7 @@ public final class InferenceModel: @unchecked Sendable {
         try self.init(graph: try ModelLoader.load(bytes: bytes, baseDirectory: nil), threads: threads)
     }
 
-    init(graph: Graph, threads: Int, freeSpatialDims: Bool = false) throws {
+    init(graph: Graph, threads: Int, freeSpatialDims: Bool = false, keep: Set<String> = []) throws {
         self.freeSpatialDims = freeSpatialDims
         guard threads >= 0, threads <= 1024 else {
             throw StalwartError.invalidArgument("threads must be 0...1024, got \(threads)")
@@ -49,7 +51,7 @@ public final class InferenceModel: @unchecked Sendable {
         for n in graph.nodes { hist[n.opType, default: 0] += 1 }
         opHistogram = hist
         parameterCount = graph.constants.values.reduce(0) { $0 + ($1.dtype == .float32 ? $1.count : 0) }
-        try GraphOptimizer.optimize(graph)
+        try GraphOptimizer.optimize(graph, keep: keep)
         var ops: [Operator] = []
         ops.reserveCapacity(graph.nodes.count)
         for node in graph.nodes {
@@ -132,13 +134,16 @@ public final class InferenceModel: @unchecked Sendable {
     }
 
     /// The cached or newly built plan for these input shapes (and value-keyed input values).
-    func plan(for shapes: [[Int]], values: [Tensor?]) throws -> ExecutionPlan {
-        var key = shapes.flatMap { $0 + [-1] }
-        for v in values { if let v { key += v.intValues() + [-2] } }
+    /// `outputNames` nil: the graph outputs; else these tensors, in order (unneeded steps pruned).
+    func plan(for shapes: [[Int]], values: [Tensor?], outputNames: [String]? = nil) throws -> ExecutionPlan {
+        var ints = shapes.flatMap { $0 + [-1] }
+        for v in values { if let v { ints += v.intValues() + [-2] } }
+        let key = PlanKey(shapes: ints, outputs: outputNames)
         planLock.lock()
         if let p = plans[key] { planLock.unlock(); return p }
         planLock.unlock()
-        let p = try ExecutionPlan(graph: graph, ops: ops, inputShapes: shapes, inputValues: values, threads: threadCount)
+        let p = try ExecutionPlan(graph: graph, ops: ops, inputShapes: shapes, inputValues: values, threads: threadCount,
+                                  outputNames: outputNames)
         planLock.lock()
         defer { planLock.unlock() }
         if let existing = plans[key] { return existing }

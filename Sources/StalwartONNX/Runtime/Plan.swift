@@ -41,7 +41,10 @@ final class ExecutionPlan {
     /// `ops[i]` is the prepared operator of `graph.nodes[i]`.
     /// `inputValues[i]` is non-nil for small integer inputs whose values shape the graph
     /// (plans are then specialized to those values, e.g. an Expand or Reshape target).
-    init(graph: Graph, ops: [Operator], inputShapes: [[Int]], inputValues: [Tensor?], threads: Int) throws {
+    /// `outputNames` nil plans the graph outputs; otherwise the named tensors (graph inputs or
+    /// values some node produces), in that order, and only the steps they depend on run.
+    init(graph: Graph, ops: [Operator], inputShapes: [[Int]], inputValues: [Tensor?], threads: Int,
+         outputNames: [String]? = nil) throws {
         var ids: [String: Int] = [:]
         var infos: [ValueInfo] = []
         var slots: [Slot?] = []
@@ -106,11 +109,33 @@ final class ExecutionPlan {
         }
 
         var outputIDs: [Int] = []
-        for sig in graph.outputs {
-            guard let id = ids[sig.name] else {
-                throw StalwartError.invalidModel("graph output '\(sig.name)' is never produced")
+        if let outputNames {
+            for name in outputNames {
+                guard let id = ids[name] else {
+                    throw StalwartError.invalidArgument("the model has no tensor named '\(name)'")
+                }
+                outputIDs.append(id)
             }
-            outputIDs.append(id)
+            // Keep only the steps the requested tensors depend on (views resolved to their source).
+            var needed = Set<Int>()
+            func need(_ v: Int) {
+                var r = v
+                while needed.insert(r).inserted, let a = aliasOf[r] { r = a }
+            }
+            for v in outputIDs { need(v) }
+            var kept: [Step] = []
+            for step in steps.reversed() where step.outputs.contains(where: { needed.contains($0) }) {
+                for v in step.inputs where v >= 0 { need(v) }
+                kept.append(step)
+            }
+            steps = kept.reversed()
+        } else {
+            for sig in graph.outputs {
+                guard let id = ids[sig.name] else {
+                    throw StalwartError.invalidModel("graph output '\(sig.name)' is never produced")
+                }
+                outputIDs.append(id)
+            }
         }
 
         // Resolve alias chains to their root value.

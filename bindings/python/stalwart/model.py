@@ -349,6 +349,103 @@ class Model:
         finally:
             self._leave()
 
+    # -- embeddings ----------------------------------------------------------------------
+
+    @staticmethod
+    def _name_query(fn, *args) -> str:
+        """Calls a query-then-fill name function (include/stalwart_embed.h) and decodes it."""
+        length = ctypes.c_size_t()
+        fn(*args, None, 0, ctypes.byref(length))
+        buf = ctypes.create_string_buffer(length.value + 1)
+        fn(*args, buf, len(buf), ctypes.byref(length))
+        return buf.raw[: length.value].decode("utf-8", "replace")
+
+    @property
+    def layers(self) -> list[str]:
+        """Names of the tensors :meth:`embed` can return, in execution order: every tensor a
+        node of the prepared model computes (tensors removed by Conv+BN+activation fusion at
+        load are not listed)."""
+        self._enter()
+        try:
+            count = ctypes.c_size_t()
+            _lib.lib.stalwart_model_layer_count(self._handle, ctypes.byref(count))
+            return [
+                self._name_query(_lib.lib.stalwart_model_layer_name, self._handle, i)
+                for i in range(count.value)
+            ]
+        finally:
+            self._leave()
+
+    @property
+    def prelogits(self) -> str:
+        """Name of the pre-logits tensor: the input of the last Gemm/MatMul. Raises
+        UnsupportedError when the model has none."""
+        self._enter()
+        try:
+            return self._name_query(_lib.lib.stalwart_model_prelogits_name, self._handle)
+        finally:
+            self._leave()
+
+    def embed(self, inputs, layer: str | None = None, batch_size: int | None = 64) -> np.ndarray:
+        """Features of ``layer`` (default: the pre-logits) for a batch of inputs.
+
+        Args:
+            inputs: the model input, a NumPy array [N, ...] (e.g. preprocessed images
+                [N, 3, H, W] float32), or a mapping from input name to array for a
+                multi-input model (then run as one batch).
+            layer: a tensor name from :attr:`layers`, or None for :attr:`prelogits`.
+            batch_size: images per forward pass for a single array (None = all at once).
+                Results do not depend on it.
+
+        Returns:
+            float32 array [N, D]: the layer flattened after its first (batch) dimension.
+
+        Raises:
+            InvalidArgument: unknown or fused-away layer (the message lists valid names), bad
+                ``batch_size``, closed model.
+            ShapeError: wrong input shape or dtype, or a layer not batched along its first
+                dimension.
+        """
+        if layer is not None and not isinstance(layer, str):
+            raise TypeError(f"layer must be a str or None, not {type(layer).__name__}")
+        if layer is not None and "\0" in layer:
+            raise InvalidArgument(f"layer name contains a NUL character: {layer!r}")
+        if batch_size is not None:
+            if isinstance(batch_size, bool):
+                raise TypeError("batch_size must be an int or None, not bool")
+            batch_size = operator.index(batch_size)
+            if batch_size < 1:
+                raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}")
+        encoded = layer.encode("utf-8") if layer else None
+        self._enter()
+        try:
+            if isinstance(inputs, Mapping) or batch_size is None:
+                return self._embed(inputs, encoded)
+            a = inputs if isinstance(inputs, np.ndarray) else np.asarray(inputs)
+            if a.ndim == 0:
+                raise ShapeError("embed needs a batch: an array [N, ...], got a scalar")
+            n = a.shape[0]
+            if n <= batch_size:
+                return self._embed(a, encoded)
+            parts = [self._embed(a[i : i + batch_size], encoded) for i in range(0, n, batch_size)]
+            return np.concatenate(parts, axis=0)
+        finally:
+            self._leave()
+
+    def _embed(self, feeds, layer: bytes | None) -> np.ndarray:
+        tensors, keep, n_in = self._bind_inputs(feeds)
+        out = _lib.stalwart_tensor()
+        out.struct_size = ctypes.sizeof(_lib.stalwart_tensor)
+        _lib.lib.stalwart_model_embed_shape(self._handle, layer, tensors, n_in, ctypes.byref(out))
+        if out.rank != 2 or out.shape[0] < 0 or out.shape[1] < 0:
+            raise InternalError(f"library reported feature rank {out.rank}")
+        arr = np.empty((int(out.shape[0]), int(out.shape[1])), dtype=np.float32)
+        out.data = arr.ctypes.data
+        out.capacity_bytes = arr.nbytes
+        _lib.lib.stalwart_model_embed(self._handle, layer, tensors, n_in, ctypes.byref(out))
+        del keep  # the borrowed inputs were referenced until here
+        return arr
+
     # -- lifetime ------------------------------------------------------------------------
 
     def _check_open(self) -> None:
