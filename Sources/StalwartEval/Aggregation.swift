@@ -1,5 +1,6 @@
 import StalwartData
 import StalwartMetrics
+import StalwartSIScore
 import StalwartStore
 import StalwartTensor
 
@@ -12,6 +13,13 @@ import StalwartTensor
 /// (corruptions with all five severities and an AlexNet baseline), `corrupted_top1` (mean over
 /// corrupted groups), `pm0`/`pm10` (pm-k sets), `factor:<name>` (SI-Score, mean accuracy over a
 /// factor's values); per corruption (severity −1): `ce`, `relative_ce`.
+///
+/// SI-Score runs also get robustness_metrics' per-factor accuracies (`SIScoreScores`): group
+/// ("si-score", −2) holds `size=<area>:top1|top5`, `rotation=<angle>:top1|top5` and
+/// `location=<x>,<y>:top1|top5` (x, y as `%.2f`), and run-level `siscore:<factor>_average`
+/// (top-1) and `siscore:<factor>_average_top5`, for each factor that varies. Factors come from
+/// the dataset's samples, or — when the dataset cannot be reopened (in-memory synthesis after
+/// `stalwart merge`) — from the clean rows' `params`.
 public enum Aggregation {
     public static let runLevel = GroupKey(corruption: "*", severity: -1)
 
@@ -39,6 +47,11 @@ public enum Aggregation {
         out += try corruptionSummary(top1, counts: counts)
         if let dataset, dataset.layout == .imagenetVidRobust || dataset.layout == .ytbbRobust || dataset.layout == .siScore {
             out += try datasetSpecific(dataset, rows: try store.predictions(run: runID, group: GroupKey(corruption: "", severity: 0)))
+        } else if dataset == nil, try store.runs().first(where: { $0.id == runID })?.record.layout == DatasetLayout.siScore.rawValue {
+            let rows = try store.predictions(run: runID, group: GroupKey(corruption: "", severity: 0)).filter { $0.correct1 != nil }
+            out += siScoreAggregates(rows.map { r in
+                SIScoreResult(factors: factorsFromParams(r.params), correct1: r.correct1 ?? false, correct5: r.correct5 ?? false)
+            })
         }
         try store.replaceAggregates(run: runID, out, finished: finished)
     }
@@ -109,8 +122,44 @@ public enum Aggregation {
                 let fa = try Aggregates.factorAccuracy(factor: f, correct: c)
                 out.append(Aggregate(group: runLevel, metric: "factor:\(name)", value: fa.mean, count: f.count))
             }
+            out += siScoreAggregates(cleanRows.compactMap { r in
+                guard let s = bySample[r.sample] else { return nil }
+                let f = s.factors.isEmpty ? factorsFromParams(r.params) : s.factors
+                return SIScoreResult(factors: f, correct1: r.correct1 ?? false, correct5: r.correct5 ?? false)
+            })
         }
         return out
+    }
+
+    /// The group of SI-Score per-value accuracies.
+    public static let siScoreGroup = GroupKey(corruption: "si-score", severity: -2)
+
+    /// Per-factor SI-Score aggregates of labelled results (see the type's documentation).
+    static func siScoreAggregates(_ results: [SIScoreResult]) -> [Aggregate] {
+        let scores = SIScoreScores.compute(results)
+        var out: [Aggregate] = []
+        for factor in scores.factors {
+            let pts = scores.points(factor)
+            for p in pts {
+                let v = factor == "location" ? "\(SIScoreScores.fixed2(p.x)),\(SIScoreScores.fixed2(p.y ?? 0))" : PyMath.repr(p.x)
+                out.append(Aggregate(group: siScoreGroup, metric: "\(factor)=\(v):top1", value: p.top1, count: p.count))
+                out.append(Aggregate(group: siScoreGroup, metric: "\(factor)=\(v):top5", value: p.top5, count: p.count))
+            }
+            let n = pts.reduce(0) { $0 + $1.count }
+            if let a = scores.average(factor) { out.append(Aggregate(group: runLevel, metric: "siscore:\(factor)_average", value: a, count: n)) }
+            if let a = scores.average(factor, top5: true) {
+                out.append(Aggregate(group: runLevel, metric: "siscore:\(factor)_average_top5", value: a, count: n))
+            }
+        }
+        return out
+    }
+
+    /// Numeric members of a row's params JSON (`RunJob.factorJSON`), `[:]` when none parse.
+    static func factorsFromParams(_ params: String) -> [String: Double] {
+        guard params.count > 2, let obj = (try? JSONValue.parse(params))?.object else { return [:] }
+        var f: [String: Double] = [:]
+        for (k, v) in obj where ["area", "rotation", "x_coord", "y_coord"].contains(k) { if let d = v.double { f[k] = d } }
+        return f
     }
 
     /// The frame number of a video frame key: the last run of digits in its file name

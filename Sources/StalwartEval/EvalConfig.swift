@@ -1,6 +1,7 @@
 import StalwartData
 import StalwartPreprocess
 import StalwartShift
+import StalwartSIScore
 import StalwartTensor
 
 /// Everything one `stalwart eval` needs. Plain values; validated by `Evaluator.run`.
@@ -44,6 +45,10 @@ public struct EvalConfig: Sendable {
     public var shards = 1
     /// Dataset options (class map, labels file, label space override).
     public var datasetOptions = DatasetOptions()
+    /// SI-Score synthesized in memory instead of reading `data` as a dataset: `data` is then a
+    /// folder holding `foregrounds/<class>/<object>.png` and `backgrounds/<image>` (the bundled
+    /// `examples/data/siscore` layout). nil = read `data`.
+    public var siscore: SIScoreSynthesis? = nil
 
     public init(model: String, data: String) {
         self.model = model
@@ -69,7 +74,7 @@ public struct EvalConfig: Sendable {
             "\"clean\":\(clean)", "\"seed\":\(seed)", "\"mode\":\(q(mode.rawValue))", "\"corrupt_at\":\(q(corruptAt.rawValue))",
             "\"batch_size\":\(batchSize)", "\"shard\":\(shard)", "\"shards\":\(shards)",
             "\"limit\":" + (limit.map(String.init) ?? "null"),
-        ]
+        ] + (siscore.map { ["\"siscore\":" + q($0.canonical)] } ?? [])
         return "{" + parts.joined(separator: ",") + "}"
     }
 }
@@ -111,4 +116,38 @@ public struct EvalSummary: Sendable {
     public var database: String
     /// The progress callback asked to stop; the last run has no aggregates yet.
     public var stopped: Bool
+}
+
+/// In-memory SI-Score generation for `stalwart eval` (see `SIScoreGenerator`).
+public struct SIScoreSynthesis: Sendable, Equatable {
+    /// The sweep (a preset or a custom grid).
+    public var config: SIScoreConfig
+    /// Round-trip every composite through JPEG (quality 75, 4:2:0), so the model sees exactly
+    /// the pixels of the files `stalwart siscore generate` writes (the released data are JPEGs).
+    /// Default on.
+    public var jpeg = true
+
+    public init(config: SIScoreConfig, jpeg: Bool = true) {
+        self.config = config
+        self.jpeg = jpeg
+    }
+
+    /// Every value of the configuration as text (the run's identity: two sweeps with the same
+    /// text are the same images).
+    public var canonical: String {
+        let c = config
+        func list(_ v: [Double]) -> String { v.map { PyMath.repr($0) }.joined(separator: ",") }
+        return "variant=\(c.variant);areas=\(list(c.areas));angles=\(list(c.angles));centres="
+            + c.centres.map { PyMath.repr($0.x) + ":" + PyMath.repr($0.y) }.joined(separator: ",")
+            + ";resolution=\(c.resolution);backgrounds=\(c.backgroundsPerForeground);min_pct_inside=\(PyMath.repr(c.minPctInside))"
+            + ";seed=\(c.seed);jpeg=\(jpeg)"
+    }
+
+    /// Short digest of `canonical` (12 hex digits of its SHA-256).
+    public var digest: String {
+        var h = SHA256()
+        let bytes = Array(canonical.utf8)
+        bytes.withUnsafeBytes { h.update($0) }
+        return String(h.finalize().prefix(12))
+    }
 }

@@ -1,20 +1,27 @@
 import StalwartData
 import StalwartPreprocess
 import StalwartShift
+import StalwartSIScore
 import StalwartTensor
 
 extension EvalConfig {
     /// The option names `set(_:_:)` accepts (the C API's and Python's keys).
     public static let optionKeys = ["layout", "corruptions", "severities", "clean", "resolutions", "preset", "crop_pct",
                                     "interpolation", "seed", "mode", "corrupt_at", "batch", "threads", "workers", "limit", "shard",
-                                    "class_map", "labels_file", "label_space"]
+                                    "class_map", "labels_file", "label_space", "siscore", "siscore_areas", "siscore_angles",
+                                    "siscore_centres", "siscore_grid", "siscore_resolution", "siscore_backgrounds",
+                                    "siscore_min_pct_inside", "siscore_seed", "siscore_jpeg"]
 
     /// Sets one option from text, as the C API and Python pass them: `layout` (a
     /// `DatasetLayout` name), `corruptions` (names/subsets, comma-separated; "" = none),
     /// `severities` (`1-5`, `1,3,5`), `clean` (`0`/`1`), `resolutions` (`160,224,288`; "" =
     /// the model's), `preset`, `crop_pct`, `interpolation`, `seed`, `mode`
     /// (`imagecorruptions`/`hendrycks`), `corrupt_at` (`input`/`native`, `CorruptAt`), `batch`, `threads`, `workers`, `limit`, `shard`
-    /// (`I/N`), `class_map`, `labels_file`, `label_space`. Unknown keys and bad values throw
+    /// (`I/N`), `class_map`, `labels_file`, `label_space`; SI-Score in memory: `siscore` (a
+    /// preset `size`/`rotation`/`location`, or `custom` = the size preset's values as a base,
+    /// "" = off), then `siscore_<key>` for `SIScoreConfig.set` keys (`areas`, `angles`,
+    /// `centres`, `grid`, `resolution`, `backgrounds`, `min_pct_inside`, `seed`) and
+    /// `siscore_jpeg` (`0`/`1`); these need `siscore` set first. Unknown keys and bad values throw
     /// `.invalidArgument` naming them; the configuration is unchanged then.
     public mutating func set(_ key: String, _ value: String) throws {
         func int(_ range: ClosedRange<Int>) throws -> Int {
@@ -76,6 +83,20 @@ extension EvalConfig {
         case "class_map": datasetOptions.classMap = value
         case "labels_file": datasetOptions.labelsFile = value
         case "label_space": datasetOptions.labelSpace = value
+        case "siscore":
+            if value.isEmpty { siscore = nil; break }
+            var c = try SIScoreConfig.preset(value == "custom" ? "size" : value)
+            if value == "custom" { c.variant = "custom" }
+            siscore = SIScoreSynthesis(config: c)
+        case "siscore_jpeg":
+            guard var s = siscore else { throw StalwartError.invalidArgument("option '\(key)' needs option 'siscore' set first") }
+            guard value == "0" || value == "1" else { throw StalwartError.invalidArgument("option 'siscore_jpeg' must be 0 or 1, got '\(value)'") }
+            s.jpeg = value == "1"
+            siscore = s
+        case _ where key.hasPrefix("siscore_"):
+            guard var s = siscore else { throw StalwartError.invalidArgument("option '\(key)' needs option 'siscore' set first") }
+            try s.config.set(String(key.dropFirst("siscore_".count)), value)
+            siscore = s
         default:
             throw StalwartError.invalidArgument("unknown evaluation option '\(key)' (known: \(EvalConfig.optionKeys.joined(separator: ", ")))")
         }

@@ -5,6 +5,7 @@ import StalwartMetrics
 import StalwartONNX
 import StalwartPreprocess
 import StalwartShift
+import StalwartSIScore
 import StalwartStore
 import StalwartTensor
 
@@ -29,7 +30,13 @@ public enum Evaluator {
         guard model.inputs.count == 1, let input = model.inputs.first else {
             throw StalwartError.unsupported("`eval` needs a model with one input, '\(config.model)' has \(model.inputs.count)")
         }
-        let dataset = try Dataset.open(config.data, layout: config.layout, options: config.datasetOptions)
+        var generator: SIScoreGenerator? = nil
+        if let syn = config.siscore {
+            generator = try SIScoreGenerator(config: syn.config, foregrounds: FileSystem.join(config.data, "foregrounds"),
+                                             backgrounds: FileSystem.join(config.data, "backgrounds"))
+        }
+        let dataset = try generator.map { $0.dataset(root: config.data) }
+            ?? Dataset.open(config.data, layout: config.layout, options: config.datasetOptions)
         if dataset.layout == .imagenetC && !config.corruptions.isEmpty {
             throw StalwartError.invalidArgument("'\(config.data)' is an on-disk ImageNet-C folder; its corruptions are evaluated as stored (drop --corruptions)")
         }
@@ -55,8 +62,12 @@ public enum Evaluator {
             var pipeline = try Evaluator.pipeline(config, model: model, resolution: r)
             pipeline.borderCrop = dataset.borderCrop
             let resolution = pipeline.crop?.width ?? r ?? 0
+            // In-memory SI-Score: the suite names the variant, the data root carries the sweep's
+            // digest (run identity: another grid is another run).
             let record = RunRecord(
-                suite: dataset.layout.rawValue, dataRoot: config.data, layout: dataset.layout.rawValue,
+                suite: config.siscore.map { "si-score-\($0.config.variant)" } ?? dataset.layout.rawValue,
+                dataRoot: config.siscore.map { "\(config.data)#siscore-\($0.digest)" } ?? config.data,
+                layout: dataset.layout.rawValue,
                 labelSpace: dataset.labelSpace, preprocess: pipeline.name, resolution: resolution,
                 cropPct: Evaluator.cropPct(pipeline), interpolation: pipeline.filter.rawValue, seed: config.seed,
                 shiftMode: dataset.layout == .imagenetC ? "on-disk"
@@ -66,7 +77,8 @@ public enum Evaluator {
             summary.runIDs.append(runID)
             let job = RunJob(config: config, dataset: dataset, samples: samples, space: space, pipeline: pipeline,
                              model: model, store: store, runID: runID, runIndex: ri, runCount: resolutions.count,
-                             resolution: resolution, progress: progress)
+                             resolution: resolution, progress: progress,
+                             synthesis: generator.map { ($0, config.siscore?.jpeg ?? true) })
             let done = try job.execute()
             summary.evaluated += done.evaluated
             summary.resumed += done.resumed

@@ -15,6 +15,7 @@ public enum ReportBuilder {
             var summary: [String: Double] = [:]
             var ce: [String: (Double, Double)] = [:]
             for a in aggregates {
+                if a.group == Aggregation.siScoreGroup { continue }
                 if a.group == Aggregation.runLevel { summary[a.metric] = a.value; continue }
                 if a.group.severity < 0 {
                     var e = ce[a.group.corruption] ?? (.nan, .nan)
@@ -38,11 +39,18 @@ public enum ReportBuilder {
             }
             let skipped = try store.skipped(run: r.id).count
             let bins = reliability(clean)
-            runs.append(ReportRun(
+            var run = ReportRun(
                 model: r.model.name, modelHash: r.model.sha256, suite: reportedSuite(r.record), dataRoot: r.record.dataRoot,
                 resolution: r.record.resolution, preprocess: r.record.preprocess, cropPct: r.record.cropPct,
                 interpolation: r.record.interpolation, skipped: skipped, cells: sortedCells,
-                reliability: bins, summary: summary, corruptionErrors: errors))
+                reliability: bins, summary: summary, corruptionErrors: errors)
+            let si = Aggregation.siScoreScores(aggregates)
+            for factor in si.factors {
+                run.factorCurves[factor] = si.points(factor).map {
+                    FactorPoint(x: $0.x, y: $0.y, top1: $0.top1, top5: $0.top5, count: $0.count)
+                }
+            }
+            runs.append(run)
         }
         return ReportInput(title: title, generated: generated, version: Evaluator.version, runs: runs)
     }

@@ -5,6 +5,7 @@ import StalwartMetrics
 import StalwartONNX
 import StalwartPreprocess
 import StalwartShift
+import StalwartSIScore
 import StalwartStore
 import StalwartTensor
 
@@ -40,6 +41,8 @@ struct RunJob {
     let runCount: Int
     let resolution: Int
     let progress: ((EvalProgress) -> Bool)?
+    /// In-memory SI-Score: images come from the generator (JPEG round trip when true).
+    var synthesis: (SIScoreGenerator, Bool)? = nil
 
     struct Outcome { var evaluated = 0, resumed = 0, skipped = 0; var stopped = false }
 
@@ -86,6 +89,7 @@ struct RunJob {
         let buffers = FloatBuffers(limit: 4 * config.batchSize + 16)
         let batchTensor = BatchTensor()
         let (samples, pipeline, seed, mode, at) = (self.samples, self.pipeline, config.seed, config.mode, config.corruptAt)
+        let synthesis = self.synthesis
         let workers = WorkerThreads(count: workerCount) { _ in
             defer { queue.producerFinished() }
             while true {
@@ -93,7 +97,8 @@ struct RunJob {
                 guard u < units.count else { return }
                 let unit = units[u]
                 let s = samples[unit.sample]
-                for r in RunJob.prepare(s, index: unit.sample, shifts: unit.shifts, pipeline: pipeline, seed: seed, mode: mode, at: at, buffers: buffers) {
+                for r in RunJob.prepare(s, index: unit.sample, shifts: unit.shifts, pipeline: pipeline, seed: seed, mode: mode, at: at,
+                                        buffers: buffers, synthesis: synthesis) {
                     if !queue.push(r) { return }
                 }
             }
@@ -156,10 +161,20 @@ struct RunJob {
     /// Decodes a sample once and prepares every pending shift of it (worker threads). With
     /// `.input`, the resize and crop also happen once, and each shift corrupts the 8-bit crop.
     static func prepare(_ s: Sample, index: Int, shifts: [(String, Int)], pipeline: Pipeline, seed: UInt64,
-                        mode: CorruptionMode, at: CorruptAt, buffers: FloatBuffers) -> [WorkResult] {
+                        mode: CorruptionMode, at: CorruptAt, buffers: FloatBuffers,
+                        synthesis: (SIScoreGenerator, Bool)? = nil) -> [WorkResult] {
         let decoded: Image
+        var factorParams = ""
         do {
-            decoded = try ImageCodec.decode(path: s.path)
+            if let (gen, jpeg) = synthesis {
+                guard let item = gen.item(forKey: s.key) else {
+                    return [.failed(.internal("SI-Score sample '\(s.key)' has no generated item"))]
+                }
+                decoded = try gen.image(item, jpeg: jpeg)
+                factorParams = RunJob.factorJSON(item)
+            } else {
+                decoded = try ImageCodec.decode(path: s.path)
+            }
         } catch let e as StalwartError {
             return [.skipped(sample: index, reason: e.message)]
         } catch {
@@ -184,11 +199,11 @@ struct RunJob {
         for (name, severity) in shifts {
             do {
                 var img = base
-                var params = "{}"
+                var params = factorParams.isEmpty ? "{}" : "{\(factorParams)}"
                 if !name.isEmpty && s.corruption.isEmpty {
                     let c = try Corruption(name: name)
                     img = try Corruptions.apply(base, c, severity: severity, seed: seed, key: key, mode: mode)
-                    params = "{\"corruption\":\"\(name)\",\"severity\":\(severity),\"seed\":\(seed),\"key\":\(key),\"mode\":\"\(mode.rawValue)\",\"at\":\"\(where_)\"}"
+                    params = "{\"corruption\":\"\(name)\",\"severity\":\(severity),\"seed\":\(seed),\"key\":\(key),\"mode\":\"\(mode.rawValue)\",\"at\":\"\(where_)\"\(factorParams.isEmpty ? "" : "," + factorParams)}"
                 } else if !s.corruption.isEmpty {
                     params = "{\"source\":\"on-disk\"}"
                 }
@@ -214,6 +229,12 @@ struct RunJob {
             }
         }
         return out
+    }
+
+    /// The SI-Score factors of a generated item as JSON members (no braces) for a row's params:
+    /// `"area":0.2,"rotation":21,"x_coord":0.5,"y_coord":0.5` (numbers as Python `repr`).
+    static func factorJSON(_ it: SIScoreItem) -> String {
+        "\"area\":\(PyMath.repr(it.area)),\"rotation\":\(PyMath.repr(it.angle)),\"x_coord\":\(PyMath.repr(it.x)),\"y_coord\":\(PyMath.repr(it.y))"
     }
 
     /// The metric accumulators of every group, restored from the database (resume).

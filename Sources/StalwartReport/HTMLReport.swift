@@ -16,6 +16,7 @@ struct HTMLReport {
             if let s = resolutionSection() { sections.append(("resolution", "Accuracy vs test resolution", s)) }
             if let s = reliabilitySection() { sections.append(("reliability", "Reliability diagrams", s)) }
             if let s = mceSection() { sections.append(("mce", "Corruption errors (mCE)", s)) }
+            if let s = siScoreSection() { sections.append(("siscore", "SI-Score: accuracy per object size, rotation and location", s)) }
             if let s = comparisonSection() { sections.append(("comparison", "Model comparison", s)) }
         }
         var h = "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
@@ -158,6 +159,31 @@ struct HTMLReport {
             var title = "Reliability — \(runLabel(r))"
             if let ece = r.clean("ece") { title += " (ECE \(percent(ece)) %)" }
             s += "<figure>\(ReliabilityChart(title: title, bins: r.reliability).render())</figure>\n"
+        }
+        return s + "</div>\n"
+    }
+
+    // MARK: SI-Score
+
+    private func siScoreSection() -> String? {
+        let runs = input.runs.filter { !$0.factorCurves.isEmpty }
+        guard !runs.isEmpty else { return nil }
+        var s = "<p>Per-factor accuracy on SI-Score (robustness_metrics' synthetic metric): images grouped by object area, "
+            + "rotation angle or location; averages are unweighted over a factor's values.</p>\n<div class=\"plots\">\n"
+        for r in runs {
+            for (factor, xLabel, decimals) in [("size", "object area (fraction of the image)", 2), ("rotation", "rotation (degrees)", 0)] {
+                guard let pts = r.factorCurves[factor], !pts.isEmpty else { continue }
+                let chart = LineChart(
+                    kind: "siscore-\(factor)", title: "\(factor == "size" ? "Accuracy vs object size" : "Accuracy vs rotation") — \(runLabel(r))",
+                    xLabel: xLabel, yLabel: "accuracy (%)",
+                    series: [PlotSeries(name: "top-1", color: paletteColor(0), strokeWidth: 2.2, points: pts.map { (x: $0.x, y: $0.top1) }),
+                             PlotSeries(name: "top-5", color: paletteColor(3), dashed: true, points: pts.map { (x: $0.x, y: $0.top5) })],
+                    yDomain: (0, 1), yTickLabel: percentTick, xTickLabel: { v, _ in format(v, decimals: decimals) })
+                s += "<figure>\(chart.render())</figure>\n"
+            }
+            if let pts = r.factorCurves["location"], !pts.isEmpty {
+                s += "<figure>\(HeatmapChart(kind: "siscore-location", title: "Top-1 by object location — \(runLabel(r))", points: pts).render())</figure>\n"
+            }
         }
         return s + "</div>\n"
     }

@@ -39,6 +39,28 @@ public struct ReliabilityBin: Sendable, Equatable {
     }
 }
 
+/// Accuracy at one value of an SI-Score factor (an object area, a rotation angle, or a
+/// location cell (x, y)).
+public struct FactorPoint: Sendable, Equatable {
+    /// Area (fraction of the image), angle (degrees), or the location's x in [0, 1].
+    public var x: Double
+    /// The location's y in [0, 1]; nil for area and angle.
+    public var y: Double?
+    /// Top-1 and top-5 accuracy as fractions in [0, 1].
+    public var top1: Double
+    public var top5: Double
+    /// Images in the group.
+    public var count: Int
+
+    public init(x: Double, y: Double? = nil, top1: Double, top5: Double, count: Int) {
+        self.x = x
+        self.y = y
+        self.top1 = top1
+        self.top5 = top5
+        self.count = count
+    }
+}
+
 /// One evaluation run: a model on a suite at one resolution with one preprocessing configuration.
 public struct ReportRun: Sendable {
     /// Display name of the model.
@@ -62,6 +84,9 @@ public struct ReportRun: Sendable {
     public var summary: [String: Double]
     /// Per-corruption corruption errors (mCE table); may be empty.
     public var corruptionErrors: [(name: String, ce: Double, relativeCE: Double)]
+    /// SI-Score per-factor accuracies by factor ("size", "rotation", "location"); empty for
+    /// other suites.
+    public var factorCurves: [String: [FactorPoint]] = [:]
 
     public init(
         model: String, modelHash: String, suite: String, dataRoot: String = "", resolution: Int,

@@ -343,3 +343,67 @@ struct ReliabilityChart {
         return s + "</svg>"
     }
 }
+
+/// A heatmap of top-1 per SI-Score location cell: x to the right, y downwards (image
+/// coordinates of the object centre), colour from dark (0 %) to yellow (100 %), each cell
+/// titled with its value.
+struct HeatmapChart {
+    var kind: String
+    var title: String
+    var points: [FactorPoint]
+
+    static func color(_ v: Double) -> String {
+        let stops: [(Double, Double, Double)] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
+        let t = min(max(v.isFinite ? v : 0, 0), 1) * Double(stops.count - 1)
+        let i = min(Int(t), stops.count - 2), f = t - Double(i)
+        let a = stops[i], b = stops[i + 1]
+        func hex(_ p: Double, _ q: Double) -> String {
+            let n = Int(min(255, max(0, (p + (q - p) * f).rounded())))
+            let digits = Array("0123456789abcdef")
+            return String([digits[n / 16], digits[n % 16]])
+        }
+        return "#" + hex(a.0, b.0) + hex(a.1, b.1) + hex(a.2, b.2)
+    }
+
+    func render() -> String {
+        let xs = Array(Set(points.map(\.x).filter(\.isFinite))).sorted()
+        let ys = Array(Set(points.compactMap(\.y).filter(\.isFinite))).sorted()
+        let (left, top, side) = (64.0, 40.0, 420.0)
+        let width = 600.0, height = top + side + 60
+        var s = svgOpen(kind: kind, title: title, width: width, height: height)
+        guard !xs.isEmpty, !ys.isEmpty else {
+            let f = PlotFrame(width: width, height: height, left: left, top: top, plotWidth: side, plotHeight: side,
+                              xMin: 0, xMax: 1, yMin: 0, yMax: 1)
+            return s + svgNoData(f) + "</svg>"
+        }
+        let cw = side / Double(xs.count), ch = side / Double(ys.count)
+        var xi: [Double: Int] = [:], yi: [Double: Int] = [:]
+        for (i, v) in xs.enumerated() { xi[v] = i }
+        for (i, v) in ys.enumerated() { yi[v] = i }
+        s += "<g class=\"cells\">\n"
+        for p in points {
+            guard let i = xi[p.x], let y = p.y, let j = yi[y] else { continue }
+            s += "<rect x=\"\(c(left + Double(i) * cw))\" y=\"\(c(top + Double(j) * ch))\" width=\"\(c(cw + 0.3))\" height=\"\(c(ch + 0.3))\" "
+                + "fill=\"\(HeatmapChart.color(p.top1))\"><title>(\(format(p.x, decimals: 2)), \(format(y, decimals: 2))): top-1 "
+                + "\(format(p.top1 * 100, decimals: 1)) %, n = \(p.count)</title></rect>\n"
+        }
+        s += "</g>\n<g class=\"axes\">\n"
+        for (v, i) in [(xs.first, 0), (xs.last, xs.count - 1)] {
+            guard let v else { continue }
+            s += "<text class=\"tick\" x=\"\(c(left + (Double(i) + 0.5) * cw))\" y=\"\(c(top + side + 16))\" text-anchor=\"middle\">\(format(v, decimals: 2))</text>\n"
+        }
+        for (v, j) in [(ys.first, 0), (ys.last, ys.count - 1)] {
+            guard let v else { continue }
+            s += "<text class=\"tick\" x=\"\(c(left - 6))\" y=\"\(c(top + (Double(j) + 0.5) * ch + 4))\" text-anchor=\"end\">\(format(v, decimals: 2))</text>\n"
+        }
+        s += "<text class=\"label\" x=\"\(c(left + side / 2))\" y=\"\(c(top + side + 36))\" text-anchor=\"middle\">object centre x</text>\n"
+        s += "<text class=\"label\" x=\"16\" y=\"\(c(top + side / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(c(top + side / 2)))\">object centre y</text>\n"
+        for k in 0..<20 {
+            let v = Double(k) / 19
+            s += "<rect x=\"\(c(left + side + 24))\" y=\"\(c(top + side - Double(k + 1) * side / 20))\" width=\"16\" height=\"\(c(side / 20 + 0.3))\" fill=\"\(HeatmapChart.color(v))\"/>\n"
+        }
+        s += "<text class=\"tick\" x=\"\(c(left + side + 44))\" y=\"\(c(top + 10))\">100 %</text>\n"
+        s += "<text class=\"tick\" x=\"\(c(left + side + 44))\" y=\"\(c(top + side))\">0 %</text>\n"
+        return s + "</g>\n</svg>"
+    }
+}
