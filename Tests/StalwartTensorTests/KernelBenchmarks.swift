@@ -53,8 +53,9 @@ final class KernelBenchmarks: XCTestCase {
         }
     }
 
+    /// `pixelRows`: nil = the path `PackedConv2D` chooses, 0 = columns, `Int.max` = pixel rows.
     func conv(_ name: String, _ g: Conv2DGeometry, h: Int, w: Int, batch: Int = 1,
-              activation: FusedActivation = .relu) throws {
+              activation: FusedActivation = .relu, pixelRows: Int? = nil) throws {
         guard let (oh, ow) = g.outputSize(h: h, w: w) else { return }
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
@@ -63,6 +64,7 @@ final class KernelBenchmarks: XCTestCase {
                 let input = rng.floats(batch * g.inChannels * h * w)
                 let weights = rng.floats(g.outChannels * g.groupInChannels * g.kernelH * g.kernelW)
                 let c = try PackedConv2D(geometry: g, weights: weights, bias: nil, activation: activation, kernels: ks)
+                if let pixelRows { c.pixelRowsMaxPixels = pixelRows }
                 let outCount = batch * g.outChannels * oh * ow
                 let out = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
                 defer { out.deallocate() }
@@ -72,8 +74,24 @@ final class KernelBenchmarks: XCTestCase {
                     c.run(input: input, output: out, residual: nil, batch: batch, h: h, w: w, scratch: scratch, pool: pool)
                 }
                 let macs = Double(outCount) * Double(g.groupInChannels * g.kernelH * g.kernelW)
-                report("\(name) \(ks.isa) \(threads)T", flops: 2 * macs,
+                let path = pixelRows.map { $0 == 0 ? " [columns]" : " [pixel rows]" } ?? ""
+                report("\(name)\(path) \(ks.isa) \(threads)T", flops: 2 * macs,
                        bytes: 4.0 * Double(input.count + outCount), seconds: t)
+            }
+        }
+    }
+
+    /// ResNet-50's small-image layers on both GEMM formulations (isolated: weights stay in
+    /// cache here, unlike inside the model — see `PackedConv2D.prefersPixelRows`).
+    func testConvResNetSmall() throws {
+        for (c, hw) in [(256, 14), (512, 7)] {
+            for pr in [0, Int.max] {
+                try conv("r50 3x3 \(c)@\(hw)", Conv2DGeometry(inChannels: c, outChannels: c, kernelH: 3, kernelW: 3,
+                         padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), h: hw, w: hw, pixelRows: pr)
+                try conv("r50 1x1 \(4 * c)->\(c) @\(hw)", Conv2DGeometry(inChannels: 4 * c, outChannels: c, kernelH: 1,
+                         kernelW: 1), h: hw, w: hw, pixelRows: pr)
+                try conv("r50 1x1 \(c)->\(4 * c) @\(hw)", Conv2DGeometry(inChannels: c, outChannels: 4 * c, kernelH: 1,
+                         kernelW: 1), h: hw, w: hw, pixelRows: pr)
             }
         }
     }

@@ -39,18 +39,18 @@ public final class PackedConv2D: @unchecked Sendable {
     /// it packs im2col(X)ᵀ of the whole batch at once, which stops paying once that leaves the
     /// caches (measured on ResNet-50: a win at 8 × 7×7, a loss at 8 × 14×14). Tests change it.
     var pixelRowsMaxPixels = 392
-    /// Whether the pixel-rows path is worth it for P = batch · HW pixels: its panels are filled
-    /// better (P over 14-row panels and Cout over 32-wide ones, against Cout over 14 and HW over
-    /// 32 per image), against packing im2col(X)ᵀ and transposing Cᵀ back, ≈ 16 MAC-times per
-    /// element each, i.e. a relative overhead of 16/Cout + 16/K. Taken when ≥ 3% cheaper.
+
+    /// Whether the pixel-rows path runs for this batch and output size. Measured per layer in
+    /// ResNet-50 (batch 1, one thread, ms, columns → pixel rows): 3×3 at 14×14 10.2 → 8.3 and
+    /// at 7×7 7.2 → 5.1 (no im2col of B panels, better-filled panels); 1×1 at 7×7 2.1 → 1.4
+    /// (2048→512) and 4.2 → 3.2 (512→2048); but 1×1 at 14×14 4.2 → 5.3 (256→1024): there the
+    /// columns path reads the input in place and fills 32-wide panels to 88% already, so the
+    /// packing and the transposition back cost more than they save. Hence: im2col convolutions
+    /// up to 14×14, pointwise ones up to 8×8.
     func prefersPixelRows(batch: Int, pixels hw: Int) -> Bool {
         guard geometry.groups == 1, hw > 0, batch <= pixelRowsMaxPixels / hw else { return false }
         if pixelRowsMaxPixels == Int.max { return true }  // forced (tests)
-        func fill(_ a: Int, _ by: Int) -> Double { Double(a) / Double(roundUp(a, by)) }
-        let cout = geometry.outChannels, mr = kernels.mr, nr = kernels.nr
-        let old = fill(cout, mr) * fill(hw, nr)
-        let new = fill(batch * hw, mr) * fill(cout, nr) / (1 + 16 / Double(cout) + 16 / Double(depth))
-        return new > old * 1.03
+        return hw <= (path == .general ? 196 : 64)
     }
 
     /// `weights`: OIHW [Cout, Cin/groups, kH, kW] float32, copied/packed (not retained).
