@@ -16,10 +16,13 @@
 //   StalwartEval            the evaluation runner: data × shifts × resolutions → model → store
 //   StalwartSIScore         SI-Score synthesis (object size / location / rotation) and per-factor scores
 //   StalwartTransfer        embeddings' consumers: few-shot ridge, linear probes, cross-model correlations
-//   CLAPACK                 LAPACK/BLAS through OpenBLAS (system library)
+//   CLAPACK                 LAPACK/BLAS from Debian's serial OpenBLAS (system library)
 //   StalwartCAPI            the C ABI of include/stalwart.h (the only Unmanaged / status code)
 //   StalwartCLI             the `stalwart` command
 import PackageDescription
+
+/// Debian's single-threaded OpenBLAS (package libopenblas0-serial).
+let openBLASSerial = "/usr/lib/x86_64-linux-gnu/openblas-serial"
 
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
 
@@ -60,8 +63,14 @@ let package = Package(
         .target(
             name: "StalwartSIScore",
             dependencies: ["StalwartTensor", "StalwartImageIO", "StalwartPreprocess", "StalwartData", "StalwartReport"]),
-        .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "StalwartTransfer", dependencies: ["StalwartTensor", "CLAPACK"]),
+        .systemLibrary(name: "CLAPACK", providers: [.apt(["libopenblas0-serial"])]),
+        .target(
+            name: "StalwartTransfer", dependencies: ["StalwartTensor", "CLAPACK"],
+            // Debian's serial OpenBLAS by path (see Sources/CLAPACK/shim.h for why not the
+            // pthread build that the libopenblas.so.0 alternative usually points to).
+            linkerSettings: [.unsafeFlags([
+                "-L\(openBLASSerial)", "-Xlinker", "-l:libopenblas.so.0", "-Xlinker", "-rpath", "-Xlinker", openBLASSerial,
+            ])]),
         .target(
             name: "StalwartEval",
             dependencies: ["StalwartData", "StalwartStore", "StalwartReport", "StalwartONNX", "StalwartImageIO",

@@ -25,9 +25,9 @@ extern "C" {
  * (of XᵀX when N ≥ D + 1, of XXᵀ otherwise; LAPACK ?syevd through OpenBLAS) so every λ of a
  * sweep reuses it, prediction = first argmax of the scores.
  *
- * Thread-safety: every function is reentrant (no shared state); calls may run concurrently
- * from many threads. Linear algebra runs on OpenBLAS's thread pool, whose size is OpenBLAS's
- * default (the host's cores, or OPENBLAS_NUM_THREADS when set). */
+ * Thread-safety: every function may be called concurrently from many threads. Linear algebra
+ * runs on the caller's thread (Debian's serial OpenBLAS: no thread is started); the BLAS/LAPACK
+ * calls themselves are serialized by one process-wide lock. */
 
 /** Solver precision: the algorithm in float64 (recommended: float32 eigendecompositions of XᵀX,
  *  whose norm the bias 100 inflates to ≈ N·10⁴, leave weight errors ≈ 1.2e-7·N·10⁴/λ), or in
@@ -94,7 +94,7 @@ stalwart_status stalwart_fewshot_evaluate(const float *features, const int64_t *
  *  (test_x may be NULL with n_test 0); out_classes [K], out_weights [dim × K] row-major and
  *  out_bias [K], all three sized by class_capacity ≥ K (else STALWART_ERROR_BUFFER_TOO_SMALL);
  *  out_class_count K; out_iterations the iterations run; out_converged 1 when a stopping test
- *  other than max_iterations held. Deterministic for a given OpenBLAS build and thread count. */
+ *  other than max_iterations held. Deterministic for a given OpenBLAS build. */
 stalwart_status stalwart_linear_probe(const float *train_x, const int64_t *train_y, int64_t n_train,
                                       int64_t dim, const float *test_x, int64_t n_test, double l2,
                                       int32_t max_iterations, double tolerance,

@@ -8,7 +8,7 @@ VENV="${STALWART_VENV:-$PWD/.venv}"
 
 # System packages (compilers for the C boundary checks; pkg-config for system libraries).
 need=()
-for pkg in pkg-config binutils libpng-dev libturbojpeg0-dev libsqlite3-dev libopenblas-dev chromium; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+for pkg in pkg-config binutils libpng-dev libturbojpeg0-dev libsqlite3-dev libopenblas0-serial chromium; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 command -v cc >/dev/null || need+=(gcc)
 command -v c++ >/dev/null || need+=(g++)
 if [ ${#need[@]} -gt 0 ]; then

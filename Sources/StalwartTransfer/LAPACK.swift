@@ -1,17 +1,20 @@
 // BLAS-3 and the symmetric eigensolver through OpenBLAS (CLAPACK), for float32 and float64.
 //
-// Threads: OpenBLAS runs its own pthread pool; Stalwart leaves its size to OpenBLAS (the host's
-// cores, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when set). `BLASThreads.set` changes it for the
-// whole process. OpenBLAS ≥ 0.3.7 (Debian ships 0.3.21) serializes concurrent callers internally,
-// so these routines may be called from several threads at once.
+// Threads: the serial OpenBLAS build (see Sources/CLAPACK/shim.h): no thread is started, every call
+// runs on the caller's thread. Whether that build was compiled with OpenBLAS's USE_LOCKING is a
+// packaging detail, so every BLAS/LAPACK call here holds `blasLock`: concurrent callers are safe
+// and simply take turns (the transfer solvers spend little time in BLAS).
 import CLAPACK
 import StalwartTensor
 
-/// The process-wide OpenBLAS thread count.
+/// Serializes every BLAS/LAPACK call of this module (see above).
+let blasLock = Lock()
+
+/// The process-wide OpenBLAS thread count (1 with the serial build Stalwart links).
 public enum BLASThreads {
     /// The number of threads OpenBLAS uses for one call.
     public static var current: Int { Int(openblas_get_num_threads()) }
-    /// Sets the OpenBLAS thread count for the whole process (1...1024).
+    /// Sets the OpenBLAS thread count for the whole process (1...1024); a no-op for the serial build.
     public static func set(_ n: Int) throws {
         guard n >= 1, n <= 1024 else { throw StalwartError.invalidArgument("BLAS thread count \(n) is outside 1...1024") }
         openblas_set_num_threads(Int32(n))
@@ -41,16 +44,16 @@ private func tr(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
 extension Float: LapackScalar {
     static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
                      _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(rowMajor, tr(transA), tr(transB), Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+        blasLock.withLock { cblas_sgemm(rowMajor, tr(transA), tr(transB), Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc)) }
     }
     static func syrk(_ trans: Bool, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_ssyrk(rowMajor, CblasUpper, tr(trans), Int32(n), Int32(k), 1, a, Int32(lda), 0, c, Int32(ldc))
+        blasLock.withLock { cblas_ssyrk(rowMajor, CblasUpper, tr(trans), Int32(n), Int32(k), 1, a, Int32(lda), 0, c, Int32(ldc)) }
     }
     static func syevd(_ n: Int32, _ a: UnsafeMutablePointer<Float>, _ lda: Int32, _ w: UnsafeMutablePointer<Float>,
                       _ work: UnsafeMutablePointer<Float>, _ lwork: Int32, _ iwork: UnsafeMutablePointer<Int32>, _ liwork: Int32) -> Int32 {
         var n = n, lda = lda, lwork = lwork, liwork = liwork, info: Int32 = 0
         // Row-major upper = column-major lower.
-        ssyevd_("V", "L", &n, a, &lda, w, work, &lwork, iwork, &liwork, &info)
+        blasLock.withLock { ssyevd_("V", "L", &n, a, &lda, w, work, &lwork, iwork, &liwork, &info) }
         return info
     }
 }
@@ -58,15 +61,15 @@ extension Float: LapackScalar {
 extension Double: LapackScalar {
     static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Double>, _ lda: Int,
                      _ b: UnsafePointer<Double>, _ ldb: Int, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-        cblas_dgemm(rowMajor, tr(transA), tr(transB), Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+        blasLock.withLock { cblas_dgemm(rowMajor, tr(transA), tr(transB), Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc)) }
     }
     static func syrk(_ trans: Bool, _ n: Int, _ k: Int, _ a: UnsafePointer<Double>, _ lda: Int, _ c: UnsafeMutablePointer<Double>, _ ldc: Int) {
-        cblas_dsyrk(rowMajor, CblasUpper, tr(trans), Int32(n), Int32(k), 1, a, Int32(lda), 0, c, Int32(ldc))
+        blasLock.withLock { cblas_dsyrk(rowMajor, CblasUpper, tr(trans), Int32(n), Int32(k), 1, a, Int32(lda), 0, c, Int32(ldc)) }
     }
     static func syevd(_ n: Int32, _ a: UnsafeMutablePointer<Double>, _ lda: Int32, _ w: UnsafeMutablePointer<Double>,
                       _ work: UnsafeMutablePointer<Double>, _ lwork: Int32, _ iwork: UnsafeMutablePointer<Int32>, _ liwork: Int32) -> Int32 {
         var n = n, lda = lda, lwork = lwork, liwork = liwork, info: Int32 = 0
-        dsyevd_("V", "L", &n, a, &lda, w, work, &lwork, iwork, &liwork, &info)
+        blasLock.withLock { dsyevd_("V", "L", &n, a, &lda, w, work, &lwork, iwork, &liwork, &info) }
         return info
     }
 }
