@@ -150,57 +150,67 @@ enum GemmDriver {
     /// destination filled by a copy (stride 1), a strided gather, or zeros.
     static func packIm2Col(_ v: Im2ColView, p0: Int, kc: Int, j0: Int, nc: Int, nr: Int,
                            dst: UnsafeMutablePointer<Float>) {
-        let khw = v.kh * v.kw
         let padded = roundUp(nc, nr)
+        let panelStride = kc * nr
+        // (ci, ky, kx) of row p, advanced incrementally (no divisions per row).
+        let khw = v.kh * v.kw
+        var ci = p0 / khw, ky = (p0 % khw) / v.kw, kx = (p0 % khw) % v.kw
+        let oyFirst = j0 / v.ow, oxFirst = j0 % v.ow
         for pp in 0..<kc {
-            let p = p0 + pp
-            let ci = p / khw, rem = p % khw
-            let ky = rem / v.kw, kx = rem % v.kw
             let chan = v.input + ci * v.h * v.w
             let xoff = kx * v.dw - v.pl
+            let yoff = ky * v.dh - v.pt
             // Output columns ox whose input column ix = ox·sw + xoff lies in [0, w).
             let oxLo = xoff >= 0 ? 0 : ceilDiv(-xoff, v.sw)
             let oxHi = v.w - xoff <= 0 ? 0 : ceilDiv(v.w - xoff, v.sw)  // exclusive
-            /// Writes `count` columns starting at `col`: src[i·stride] when src != nil, else 0.
-            @inline(__always) func emit(_ col: Int, _ count: Int, _ src: UnsafePointer<Float>?, _ stride: Int) {
-                var col = col, left = count, s = src
+            let rowBase = dst + pp * nr
+            var panel = 0, lane = 0
+            /// Appends `count` columns: src[i·stride] when src != nil, else 0.
+            @inline(__always) func put(_ count: Int, _ src: UnsafePointer<Float>?, _ stride: Int) {
+                var left = count, s = src
                 while left > 0 {
-                    let panel = col / nr, lane = col - panel * nr
                     let run = Swift.min(nr - lane, left)
-                    let d = dst + ((panel * kc + pp) * nr + lane)
+                    let d = rowBase + (panel * panelStride + lane)
                     if let sp = s {
                         if stride == 1 {
-                            d.update(from: sp, count: run)
+                            for t in 0..<run { d[t] = sp[t] }
                         } else {
                             for t in 0..<run { d[t] = sp[t * stride] }
                         }
                         s = sp + run * stride
                     } else {
-                        d.update(repeating: 0, count: run)
+                        for t in 0..<run { d[t] = 0 }
                     }
-                    col += run
+                    lane += run
+                    if lane == nr { lane = 0; panel += 1 }
                     left -= run
                 }
             }
             var c = 0
-            var oy = j0 / v.ow, ox = j0 % v.ow
+            var oy = oyFirst, ox = oxFirst
             while c < nc {
                 let seg = Swift.min(v.ow - ox, nc - c)
-                let iy = oy * v.sh - v.pt + ky * v.dh
+                let iy = oy * v.sh + yoff
                 if iy < 0 || iy >= v.h {
-                    emit(c, seg, nil, 0)
+                    put(seg, nil, 0)
                 } else {
                     let lo = Swift.min(Swift.max(oxLo - ox, 0), seg)
                     let hi = Swift.max(Swift.min(oxHi - ox, seg), lo)
-                    emit(c, lo, nil, 0)
-                    if hi > lo { emit(c + lo, hi - lo, chan + (iy * v.w + (ox + lo) * v.sw + xoff), v.sw) }
-                    emit(c + hi, seg - hi, nil, 0)
+                    put(lo, nil, 0)
+                    if hi > lo { put(hi - lo, chan + (iy * v.w + (ox + lo) * v.sw + xoff), v.sw) }
+                    put(seg - hi, nil, 0)
                 }
                 c += seg
                 ox = 0
                 oy += 1
             }
-            emit(nc, padded - nc, nil, 0)
+            put(padded - nc, nil, 0)
+            kx += 1
+            if kx == v.kw {
+                kx = 0
+                ky += 1
+                if ky == v.kh { ky = 0; ci += 1 }
+            }
         }
     }
 
