@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The main job on the bundled default: set up, then evaluate the bundled EfficientNet-Lite0 on
-# the bundled photos — clean, all 19 ImageNet-C corruptions × 5 severities generated on the
-# fly, at three test resolutions — store every result in SQLite and write the report.
+# The main job on the bundled default: set up, then
+#  1. evaluate the bundled EfficientNet-Lite0 on the bundled photos — clean, all 19 ImageNet-C
+#     corruptions × 5 severities generated on the fly, at three test resolutions;
+#  2. an SI-Score object-size sweep (the bundled si-score objects and backgrounds, composited in
+#     memory) into the same database, and the report with both;
+#  3. a robustness-vs-transfer study over the three bundled EfficientNet-Lite scales (few-shot
+#     transfer to scikit-learn's handwritten digits against corrupted accuracy).
 # The model carries its preprocessing (efficientnet-lite preset) and class names in its
 # metadata, so no preprocessing flags are needed.
 set -euo pipefail
@@ -18,8 +22,18 @@ done
 echo
 $BIN eval --model models/efficientnet_lite0.onnx --data "$OUT/photos" \
   --corruptions all --severities 1-5 --resolutions 160,224,288 \
-  --db "$OUT/results.sqlite" --report "$OUT/report.html"
+  --db "$OUT/results.sqlite"
+echo
+echo "== SI-Score: accuracy vs object size (9 objects × 4 backgrounds × 3 areas, in memory)"
+$BIN siscore eval --model models/efficientnet_lite0.onnx --preset size --areas 0.1,0.3,0.6 --backgrounds 4 \
+  --db "$OUT/results.sqlite" --plots "$OUT/siscore" --quiet
+$BIN report --db "$OUT/results.sqlite" --out "$OUT/report.html"
+echo
+echo "== Robustness vs transfer across EfficientNet-Lite0/1/2 (few-shot on handwritten digits)"
+STALWART_CLI="$PWD/$BIN" STALWART_LIB="$PWD/.build/release/libStalwart.so" \
+  "${STALWART_VENV:-$PWD/.venv}/bin/python" examples/python/transfer_study.py "$OUT/study"
 echo
 echo "Open $OUT/report.html for the plots (accuracy vs severity per corruption, vs test resolution,"
-echo "reliability, mCE). Query the per-image rows with: sqlite3 $OUT/results.sqlite 'SELECT * FROM aggregates'"
-echo "Running this again resumes: nothing left to do, so it finishes at once."
+echo "reliability, mCE, SI-Score accuracy vs object size) and $OUT/study/study.html for the study's"
+echo "scatter plot. Query the per-image rows with: sqlite3 $OUT/results.sqlite 'SELECT * FROM aggregates'"
+echo "Running this again resumes the evaluations: nothing left to do there."

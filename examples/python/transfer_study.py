@@ -9,7 +9,7 @@ Pearson r with bootstrap intervals) and writes an HTML report with the scatter p
     python examples/python/transfer_study.py [OUT_DIR] [--models a.onnx b.onnx c.onnx ...]
         [--per-class 60] [--corruptions gaussian_noise,contrast,...]
 
-Defaults: the EfficientNet-Lite0/1/2 fixtures (../shared/fixtures/models, else models/), 60
+Defaults: the bundled EfficientNet-Lite0/1/2 (models/, else ../shared/fixtures/models), 60
 digits per class, 5 corruptions × 5 severities. Needs the CLI (`STALWART_CLI` or
 .build/release/stalwart), scikit-learn and Pillow. It also shows `Model.embed` from Python.
 """
@@ -41,7 +41,7 @@ def default_models() -> list[Path]:
     shared = Path(os.environ.get("STALWART_SHARED", REPO.parent / "shared")) / "fixtures" / "models"
     out = []
     for name in RESOLUTIONS:
-        for base in (shared, REPO / "models"):
+        for base in (REPO / "models", shared):
             if (base / f"{name}.onnx").is_file():
                 out.append(base / f"{name}.onnx")
                 break
@@ -95,7 +95,7 @@ def main() -> None:
         feats = model.embed(x)
         print(f"Model.embed: {model.prelogits} {feats.shape} (first image, first 4 values {feats[0, :4]})")
 
-    print(cli("study", "--db", db), end="")
+    # `stalwart study --db DB` alone lists every robustness and transfer metric it can pair.
     print(cli("study", "--db", db, "--robustness", "corrupted_top1", "--transfer", "digits:10",
               "--report", out / "study.html", "--json", out / "study.json"), end="")
 
