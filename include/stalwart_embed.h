@@ -41,6 +41,15 @@ stalwart_status stalwart_model_layer_name(const stalwart_model *model, size_t in
 stalwart_status stalwart_model_prelogits_name(const stalwart_model *model, char *buffer,
                                               size_t capacity, size_t *out_length);
 
+/** Keeps the tensor `name` (UTF-8, copied) computable in models loaded with these options, so
+ *  stalwart_model_embed() can read it: graph preparation otherwise folds some intermediates
+ *  away (a BatchNormalization output folded into its Conv, a Conv output whose activation runs
+ *  in the Conv's epilogue), and asking for one of those fails with a message naming what
+ *  replaced it. Keeping a tensor costs only the fusions around it. May be called several times
+ *  (a set of names); names that are not in the model are ignored at load. Not thread-safe
+ *  (options are configured on one thread). STALWART_ERROR_INVALID_ARGUMENT for NULL or "". */
+stalwart_status stalwart_options_keep_tensor(stalwart_options *options, const char *name);
+
 /** Feature shape for the given inputs without running the model. `layer` is a layer name
  *  (UTF-8) or NULL / "" for the pre-logits. `inputs` binds every model input as for
  *  stalwart_model_run() (data may be NULL except for small integer inputs that define

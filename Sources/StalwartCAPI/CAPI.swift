@@ -9,6 +9,8 @@ import StalwartTensor
 /// Load-time options behind `stalwart_options`.
 final class ModelOptions {
     var threads: Int32 = 0
+    /// Tensors that graph fusion must keep computable (`stalwart_options_keep_tensor`).
+    var keep: Set<String> = []
 }
 
 // MARK: - Library information
@@ -98,13 +100,18 @@ func threadsOption(_ options: OpaquePointer?) -> Int {
     return Int(Unmanaged<ModelOptions>.fromOpaque(UnsafeRawPointer(options)).takeUnretainedValue().threads)
 }
 
+func keepOption(_ options: OpaquePointer?) -> Set<String> {
+    guard let options else { return [] }
+    return Unmanaged<ModelOptions>.fromOpaque(UnsafeRawPointer(options)).takeUnretainedValue().keep
+}
+
 @c @implementation
 public func stalwart_model_load(_ path: UnsafePointer<CChar>?, _ options: OpaquePointer?,
                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> stalwart_status {
     guard let path else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_load: path is NULL") }
     guard let out else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_load: out is NULL") }
     return ErrorState.guarded {
-        let m = try InferenceModel(path: String(cString: path), threads: threadsOption(options))
+        let m = try InferenceModel(path: String(cString: path), threads: threadsOption(options), keep: keepOption(options))
         out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(m)).toOpaque())
     }
 }
@@ -116,7 +123,8 @@ public func stalwart_model_load_from_memory(_ data: UnsafeRawPointer?, _ size: I
     guard let out else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_model_load_from_memory: out is NULL") }
     guard size > 0 else { return ErrorState.fail(STALWART_ERROR_INVALID_MODEL, "model is empty (0 bytes)") }
     return ErrorState.guarded {
-        let m = try InferenceModel(bytes: UnsafeRawBufferPointer(start: data, count: size), threads: threadsOption(options))
+        let m = try InferenceModel(bytes: UnsafeRawBufferPointer(start: data, count: size), threads: threadsOption(options),
+                                   keep: keepOption(options))
         out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(m)).toOpaque())
     }
 }

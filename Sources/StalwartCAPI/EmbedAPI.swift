@@ -110,3 +110,13 @@ public func stalwart_model_embed(_ model: OpaquePointer?, _ layer: UnsafePointer
         try describeFeatures(b.rows, b.cols, into: b.output)
     }
 }
+
+@c @implementation
+public func stalwart_options_keep_tensor(_ options: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> stalwart_status {
+    guard let options else { return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_options_keep_tensor: options is NULL") }
+    guard let name, name.pointee != 0 else {
+        return ErrorState.fail(STALWART_ERROR_INVALID_ARGUMENT, "stalwart_options_keep_tensor: name is NULL or empty")
+    }
+    Unmanaged<ModelOptions>.fromOpaque(UnsafeRawPointer(options)).takeUnretainedValue().keep.insert(String(cString: name))
+    return STALWART_OK
+}

@@ -261,3 +261,26 @@ def test_efficientnet_prelogits_match_ort(variant, res, fixtures):
             m.embed(x[:1], layer="_bn1")
         # The logits of the same run are untouched by the new code paths.
         np.testing.assert_allclose(m(x), ref["logits"], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("variant,res", [("lite0", 224)])
+def test_kept_tensors_are_readable_from_python(variant, res, fixtures):
+    """Model(keep=[...]) (stalwart_options_keep_tensor) keeps tensors that fusion would fold
+    away: the head BatchNormalization's output and the stem Conv's pre-BN output, equal to ONNX
+    Runtime's values of the same tensors."""
+    path = efficientnet_path(variant)
+    images = sorted((fixtures / "images").glob("*.png"))
+    x = np.concatenate([preprocess(p, res) for p in images[:2]])
+    proto = onnx.load(str(path))
+    stem_conv = next(n for n in proto.graph.node if n.op_type == "Conv").output[0]
+    names = ["_bn1", stem_conv]
+    ref = ort_tensors(proto, names + ["logits"], x)
+    with stalwart.Model(path, threads=2, keep=names) as m:
+        for name in names:
+            got = m.embed(x, layer=name)
+            np.testing.assert_allclose(got, ref[name].reshape(len(x), -1), rtol=0, atol=TOL, err_msg=name)
+        np.testing.assert_allclose(m(x), ref["logits"], rtol=0, atol=1e-4)
+    with pytest.raises(TypeError):
+        stalwart.Model(path, keep="_bn1")
+    with pytest.raises(stalwart.InvalidArgument):
+        stalwart.Model(path, keep=[""])

@@ -38,8 +38,8 @@ public final class InferenceModel: @unchecked Sendable {
     }
 
     /// Loads a model from bytes (read only during the call).
-    public convenience init(bytes: UnsafeRawBufferPointer, threads: Int = 0) throws {
-        try self.init(graph: try ModelLoader.load(bytes: bytes, baseDirectory: nil), threads: threads)
+    public convenience init(bytes: UnsafeRawBufferPointer, threads: Int = 0, keep: Set<String> = []) throws {
+        try self.init(graph: try ModelLoader.load(bytes: bytes, baseDirectory: nil), threads: threads, keep: keep)
     }
 
     init(graph: Graph, threads: Int, freeSpatialDims: Bool = false, keep: Set<String> = []) throws {

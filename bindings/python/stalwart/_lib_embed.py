@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ctypes import POINTER, c_char_p, c_size_t
 
-from ._lib import ModelPtr, stalwart_status, stalwart_tensor
+from ._lib import ModelPtr, OptionsPtr, stalwart_status, stalwart_tensor
 
 FUNCTIONS: dict[str, tuple[object, list, bool]] = {
+    "stalwart_options_keep_tensor": (stalwart_status, [OptionsPtr, c_char_p], True),
     "stalwart_model_layer_count": (stalwart_status, [ModelPtr, POINTER(c_size_t)], True),
     "stalwart_model_layer_name": (
         stalwart_status,

@@ -61,6 +61,10 @@ class Model:
       any contiguous buffer; only read during the constructor).
     * ``threads``: ``None`` for the library default (one per core), ``0`` for one per core,
       ``1`` to run on the calling thread only, or any count up to 1024.
+    * ``keep``: names of intermediate tensors that graph preparation must keep computable, so
+      :meth:`embed` can read them (a BatchNormalization output folded into its Conv, a Conv
+      output whose activation runs in its epilogue, ...); asking :meth:`embed` for a tensor that
+      was folded away raises :class:`InvalidArgument` naming what replaced it.
 
     A model is immutable once loaded. :meth:`run` may be called from many Python threads at
     once (ctypes releases the GIL during the C call; each call uses its own scratch memory).
@@ -72,7 +76,8 @@ class Model:
     opset or type Stalwart lacks), :class:`InvalidArgument` (bad ``threads``).
     """
 
-    def __init__(self, path_or_bytes: str | os.PathLike | bytes, threads: int | None = None):
+    def __init__(self, path_or_bytes: str | os.PathLike | bytes, threads: int | None = None,
+                 keep: Sequence[str] | None = None):
         self._handle: Any = None  # set first so __del__ works if loading fails
         self._lock = threading.Lock()
         self._active = 0
@@ -90,6 +95,19 @@ class Model:
                 options = _lib.OptionsPtr()
                 _lib.lib.stalwart_options_create(ctypes.byref(options))
                 _lib.lib.stalwart_options_set_threads(options, threads)
+            if keep is not None:
+                if isinstance(keep, (str, bytes)):
+                    raise TypeError("keep must be a sequence of tensor names, not a single string")
+                names = [str(k) if isinstance(k, str) else None for k in keep]
+                if any(n is None for n in names):
+                    raise TypeError("keep must contain only str tensor names")
+                if options is None:
+                    options = _lib.OptionsPtr()
+                    _lib.lib.stalwart_options_create(ctypes.byref(options))
+                for n in names:
+                    if not n or "\0" in n:
+                        raise InvalidArgument(f"keep: invalid tensor name {n!r}")
+                    _lib.lib.stalwart_options_keep_tensor(options, n.encode("utf-8"))
 
             handle = _lib.ModelPtr()
             if isinstance(path_or_bytes, (str, os.PathLike)):
