@@ -84,7 +84,7 @@ final class KernelBenchmarks: XCTestCase {
     /// ResNet-50's small-image layers on both GEMM formulations (isolated: weights stay in
     /// cache here, unlike inside the model — see `PackedConv2D.prefersPixelRows`).
     func testConvResNetSmall() throws {
-        for (c, hw) in [(256, 14), (512, 7)] {
+        for (c, hw) in [(64, 56), (128, 28), (256, 14), (512, 7)] {
             for pr in [0, Int.max] {
                 try conv("r50 3x3 \(c)@\(hw)", Conv2DGeometry(inChannels: c, outChannels: c, kernelH: 3, kernelW: 3,
                          padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), h: hw, w: hw, pixelRows: pr)

@@ -156,30 +156,44 @@ extension PackedConv2D {
                     pc += kc
                 }
             }
-            // 3. Transpose back: out[img][co][pix] = act(Cᵀ[img·HW + pix][co] + bias[co] + res).
-            let cBlock = 16
-            let cBlocks = ceilDiv(cout, cBlock)
+            // 3. Transpose back: out[img][co][pix] = act(Cᵀ[img·HW + pix][co] + bias[co] + res),
+            //    in 16 × 16 tiles (16 contiguous reads of Cᵀ rows, then 16 contiguous writes of
+            //    output rows) so neither side walks memory with a large stride.
+            let tileSide = 16
+            let cBlocks = ceilDiv(cout, tileSide)
             let finish: (Int) -> Void = { task in
-                let img = task / cBlocks, c0 = (task % cBlocks) * cBlock
-                let c1 = Swift.min(cout, c0 + cBlock)
-                let src = t + img * hw * cout
-                let dst = output + img * cout * hw
-                let res = residual.map { $0 + img * cout * hw }
-                for pix in 0..<hw {
-                    let row = src + pix * cout
-                    for co in c0..<c1 {
-                        var v = row[co] + biasPtr[co]
-                        if let res { v += res[co * hw + pix] }
-                        dst[co * hw + pix] = v
-                    }
-                }
-                if case .none = act { return }
-                for co in c0..<c1 {
-                    let d = dst + co * hw
-                    switch act {
-                    case .relu: for i in 0..<hw where d[i] < 0 { d[i] = 0 }
-                    case .clip(let lo, let hi): for i in 0..<hw { d[i] = Swift.min(Swift.max(d[i], lo), hi) }
-                    default: for i in 0..<hw { d[i] = act.apply(d[i]) }
+                let img = task / cBlocks, c0 = (task % cBlocks) * tileSide
+                let nc = Swift.min(cout, c0 + tileSide) - c0
+                let src = t + img * hw * cout + c0
+                let dst = output + (img * cout + c0) * hw
+                let res = residual.map { $0 + (img * cout + c0) * hw }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: tileSide * tileSide) { buf in
+                    guard let tile = buf.baseAddress else { return }
+                    var p0 = 0
+                    while p0 < hw {
+                        let np = Swift.min(tileSide, hw - p0)
+                        for p in 0..<np {
+                            let row = src + (p0 &+ p) &* cout
+                            for c in 0..<nc { tile[c &* tileSide &+ p] = row[c] }
+                        }
+                        for c in 0..<nc {
+                            let b = biasPtr[c0 + c]
+                            let tp = tile + c * tileSide
+                            let d = dst + c * hw + p0
+                            if let res {
+                                let r = res + c * hw + p0
+                                for p in 0..<np { d[p] = tp[p] + b + r[p] }
+                            } else {
+                                for p in 0..<np { d[p] = tp[p] + b }
+                            }
+                            switch act {
+                            case .none: break
+                            case .relu: for p in 0..<np { d[p] = d[p] < 0 ? 0 : d[p] }  // NaN stays NaN
+                            case .clip(let lo, let hi): for p in 0..<np { d[p] = Swift.min(Swift.max(d[p], lo), hi) }
+                            default: for p in 0..<np { d[p] = act.apply(d[p]) }
+                            }
+                        }
+                        p0 += np
                     }
                 }
             }
