@@ -50,7 +50,7 @@ func {p}Act(_ x: {V}, _ code: Int, _ p0: Float, _ p1: Float) -> {V} {{
     let zero = {V}(), one = {V}(repeating: 1)
     switch code {{
     case 1:
-        return zero.replacing(with: x, where: x .> zero)
+        return x.replacing(with: zero, where: x .< zero)  // NaN stays NaN
     case 2:
         let lo = {V}(repeating: p0), hi = {V}(repeating: p1)
         let t = x.replacing(with: lo, where: x .< lo)
@@ -91,7 +91,7 @@ func {p}Epi(_ acc: {V}, _ old: {V}, _ res: {V}, _ hasRes: Bool, _ bias: {V},
     x = x + bias
     if hasRes {{ x = x + res }}
     if act == 0 {{ return x }}
-    if act == 1 {{ let zero = {V}(); return zero.replacing(with: x, where: x .> zero) }}
+    if act == 1 {{ let zero = {V}(); return x.replacing(with: zero, where: x .< zero) }}
     if act == 2 {{
         let lo = {V}(repeating: p0), hi = {V}(repeating: p1)
         let t = x.replacing(with: lo, where: x .< lo)
@@ -674,7 +674,8 @@ import os
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 # Shared templates instantiated per ISA with the prefix `{p}` (plain text replacement), also for
 # the portable set in StalwartTensor, so every instance is the same source (and the same bits).
-TEMPLATES = ['random_streams.swift', 'filter_rows.swift', 'row_stats.swift', 'gaussian_rows.swift', 'weather_rows.swift']
+TEMPLATES = ['random_streams.swift', 'filter_rows.swift', 'row_stats.swift', 'gaussian_rows.swift', 'weather_rows.swift',
+             'siscore_rows.swift']
 def templates(p):
     out = []
     for t in TEMPLATES:

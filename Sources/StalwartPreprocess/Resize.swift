@@ -26,10 +26,13 @@ public enum Resize {
     ///   whole image. Like Pillow it is rounded to `Float` first, must satisfy
     ///   0 ≤ x0 ≤ x1 ≤ width and 0 ≤ y0 ≤ y1 ≤ height, and an integer box the size of the output
     ///   is a plain crop.
+    /// - `pool`: when given, each pass is split into bands of rows run on it (the bytes do not
+    ///   depend on the split: every output row depends only on its own table row and input).
     /// - Errors: `.invalidArgument` for sizes outside 1…`maxSide` (input or output), a box that is
     ///   not finite or not inside the image.
     public static func resize(_ image: Image, width: Int, height: Int, filter: ResizeFilter,
-                              box: (x0: Double, y0: Double, x1: Double, y1: Double)? = nil) throws(StalwartError) -> Image {
+                              box: (x0: Double, y0: Double, x1: Double, y1: Double)? = nil,
+                              pool: ThreadPool? = nil) throws(StalwartError) -> Image {
         try checkSides(image.width, image.height, what: "input image")
         try checkSides(width, height, what: "resize output")
         let b = box ?? (0, 0, Double(image.width), Double(image.height))
@@ -55,16 +58,9 @@ public enum Resize {
 
         let c = image.channels
         let premultiply = c == 4 && filter != .nearest
-        var out: [UInt8]
-        if premultiply {
-            let src = AlphaPremultiplication.premultiplied(image.pixels)
-            out = resample8(src, width: image.width, height: image.height, channels: c,
-                            to: width, height, filter: filter, box: fb)
-            AlphaPremultiplication.unpremultiply(&out)
-        } else {
-            out = resample8(image.pixels, width: image.width, height: image.height, channels: c,
-                            to: width, height, filter: filter, box: fb)
-        }
+        var out = resample8(image.pixels, width: image.width, height: image.height, channels: c,
+                            to: width, height, filter: filter, box: fb, pool: pool, premultiply: premultiply)
+        if premultiply { AlphaPremultiplication.unpremultiply(&out) }
         return try Image(width: width, height: height, channels: c, pixels: out)
     }
 
@@ -119,32 +115,68 @@ public enum Resize {
 
     /// The 8-bit pipeline after argument checks (and premultiplication): crop, nearest or the
     /// two passes, as `_imaging.c` `_resize` / `ImagingResampleInner` choose.
-    static func resample8(_ src: [UInt8], width w: Int, height h: Int, channels c: Int,
-                          to outW: Int, _ outH: Int, filter: ResizeFilter, box: FloatBox) -> [UInt8] {
+    ///
+    /// `premultiply` (4 channels): the source is RGBA and is resampled as RGBa (the caller
+    /// un-premultiplies the result). When the horizontal pass runs first, each source row it
+    /// reads is premultiplied into a scratch row just before (no premultiplied copy of the whole
+    /// source); otherwise the whole source is premultiplied first. Same bytes either way.
+    static func resample8(_ srcIn: [UInt8], width w: Int, height h: Int, channels c: Int,
+                          to outW: Int, _ outH: Int, filter: ResizeFilter, box: FloatBox,
+                          pool: ThreadPool? = nil, premultiply: Bool = false) -> [UInt8] {
+        let isCrop = box.x0 - Float(Int(box.x0)) == 0 && box.x1 - box.x0 == Float(outW)
+            && box.y0 - Float(Int(box.y0)) == 0 && box.y1 - box.y0 == Float(outH)
+        let needH = outW != w || box.x0 != 0 || box.x1 != Float(outW)
+        let needV = outH != h || box.y0 != 0 || box.y1 != Float(outH)
+        // twoPass's order rule.
+        let verticalFirst = needV && outH < h && (h - outH) > 2 * (w - outW)
+        let premultiplyRows = premultiply && c == 4 && !isCrop && filter != .nearest && needH && !verticalFirst
+        let src = premultiply && !premultiplyRows ? AlphaPremultiplication.premultiplied(srcIn) : srcIn
         // An integer box of the output size is a crop.
-        if box.x0 - Float(Int(box.x0)) == 0 && box.x1 - box.x0 == Float(outW)
-            && box.y0 - Float(Int(box.y0)) == 0 && box.y1 - box.y0 == Float(outH) {
+        if isCrop {
             return GeometryCopy.crop(src, width: w, channels: c, x: Int(box.x0), y: Int(box.y0),
                                      cropWidth: outW, cropHeight: outH)
         }
         if filter == .nearest {
             return nearest(src, width: w, height: h, channels: c, to: outW, outH, box: box, zero: 0)
         }
-        let needH = outW != w || box.x0 != 0 || box.x1 != Float(outW)
-        let needV = outH != h || box.y0 != 0 || box.y1 != Float(outH)
         let vAxis = ResampleAxis.cached(inSize: h, in0: box.y0, in1: box.y1, outSize: outH,
                                         filter: filter, antialias: true)
         let hAxis = needH ? ResampleAxis.cached(inSize: w, in0: box.x0, in1: box.x1, outSize: outW,
                                                 filter: filter, antialias: true) : nil
+        // Bands of about 16 rows, a few per thread, when a pool is given.
+        let threads = pool?.threadCount ?? 1
+        func bands(_ n: Int) -> Int { threads > 1 ? max(1, min(n / 16, threads * 4)) : 1 }
         return twoPass(src, width: w, height: h, channels: c, hAxis: hAxis, vAxis: needV ? vAxis : nil,
                        rowsAxis: vAxis, zero: 0,
                        horizontal: { s, stride, rows, start, n, col, axis, d in
-                           ResampleKernels.horizontal8(src: s, srcStride: stride, srcHeight: rows, channels: c,
-                                                       rowStart: start, rows: n, columnOffset: col, axis: axis, dst: d)
+                           let nb = bands(n)
+                           let run = { (b: Int) in
+                               let r0 = b * n / nb, r1 = (b + 1) * n / nb
+                               guard premultiplyRows else {
+                                   return ResampleKernels.horizontal8(src: s, srcStride: stride, srcHeight: rows, channels: c,
+                                                                      rowStart: start + r0, rows: r1 - r0, columnOffset: col,
+                                                                      axis: axis, dst: d + r0 * axis.outSize * c)
+                               }
+                               ResampleKernels.horizontalPremultiplying(src: s, srcStride: stride, width: w,
+                                                                        rowStart: start + r0, rows: r1 - r0, axis: axis,
+                                                                        dst: d + r0 * axis.outSize * c)
+                           }
+                           if nb > 1, let pool { pool.parallelFor(nb, run) } else { run(0) }
                        },
                        vertical: { s, stride, off, len, axis, d, dstStride in
-                           ResampleKernels.vertical8(src: s, srcStride: stride, rowOffset: off, rowBytes: len,
-                                                     axis: axis, dst: d, dstStride: dstStride)
+                           let nb = bands(axis.outSize)
+                           if nb > 1, let pool {
+                               pool.parallelFor(nb) { b in
+                                   let y0 = b * axis.outSize / nb, y1 = (b + 1) * axis.outSize / nb
+                                   guard y1 > y0 else { return }
+                                   ResampleKernels.vertical8(src: s, srcStride: stride, rowOffset: off, rowBytes: len,
+                                                             axis: ResampleAxis(axis, outputs: y0..<y1),
+                                                             dst: d + y0 * dstStride, dstStride: dstStride)
+                               }
+                           } else {
+                               ResampleKernels.vertical8(src: s, srcStride: stride, rowOffset: off, rowBytes: len,
+                                                         axis: axis, dst: d, dstStride: dstStride)
+                           }
                        })
     }
 
@@ -341,49 +373,56 @@ public enum Resize {
 }
 
 /// Pillow's RGBA ⇄ RGBa conversions (`Convert.c` `rgbA2rgba` / `rgba2rgbA`), used around
-/// resampling of 4-channel images.
+/// resampling of 4-channel images. Both run `CompositeRowKernels` (16 pixels per vector on every
+/// ISA, exact integer results); `…Reference` are the plain loops they are tested against.
 enum AlphaPremultiplication {
     /// v·a/255 rounded: `t = v·a + 128; ((t >> 8) + t) >> 8` (Pillow's `MULDIV255`).
-    static func premultiplied(_ px: [UInt8]) -> [UInt8] {
-        var out = px
-        out.withUnsafeMutableBufferPointer { b in
-            guard let p = b.baseAddress else { return }
-            var i = 0
-            while i + 4 <= b.count {
-                let a = UInt32(p[i + 3])
-                for k in 0..<3 {
-                    let t = UInt32(p[i + k]) * a + 128
-                    p[i + k] = UInt8(truncatingIfNeeded: ((t >> 8) + t) >> 8)
-                }
-                i += 4
+    static func premultiplied(_ px: [UInt8], kernels k: CompositeRowKernels = .current) -> [UInt8] {
+        let n = px.count
+        return [UInt8](unsafeUninitializedCapacity: n) { d, initialized in
+            px.withUnsafeBufferPointer { s in
+                guard let sp = s.baseAddress, let dp = d.baseAddress else { return }
+                k.premultiply(dp, sp, n / 4)
+                // A partial trailing pixel (never for valid images) is copied unchanged.
+                for i in (n / 4 * 4)..<n { dp[i] = sp[i] }
             }
+            initialized = n
+        }
+    }
+
+    /// Undoes premultiplication: unchanged where a is 0 or 255, else `min(255, 255·v / a)`
+    /// (integer division, as Pillow).
+    static func unpremultiply(_ px: inout [UInt8], kernels k: CompositeRowKernels = .current) {
+        px.withUnsafeMutableBufferPointer { b in
+            guard let p = b.baseAddress else { return }
+            k.unpremultiply(p, p, b.count / 4)
+        }
+    }
+
+    /// Plain loop of `premultiplied` (the reference of the kernels' tests).
+    static func premultipliedReference(_ px: [UInt8]) -> [UInt8] {
+        var out = px
+        var i = 0
+        while i + 4 <= out.count {
+            let a = UInt32(out[i + 3])
+            for k in 0..<3 {
+                let t = UInt32(out[i + k]) * a + 128
+                out[i + k] = UInt8(truncatingIfNeeded: ((t >> 8) + t) >> 8)
+            }
+            i += 4
         }
         return out
     }
 
-    /// `ceil(2³² / a)`: `(n · r[a]) >> 32 == n / a` for every n < 2¹⁶ and a in 1…255
-    /// (the error n·(r·a − 2³²)/(a·2³²) < 2⁻¹⁶ never crosses an integer; checked exhaustively
-    /// by the Pillow fixtures' RGBA cases and in development).
-    static let reciprocals: [UInt64] = (0..<256).map { a in a == 0 ? 0 : ((1 << 32) + UInt64(a) - 1) / UInt64(a) }
-
-    /// Undoes premultiplication: unchanged where a is 0 or 255, else `min(255, 255·v / a)`
-    /// (integer division, as Pillow).
-    static func unpremultiply(_ px: inout [UInt8]) {
-        reciprocals.withUnsafeBufferPointer { rb in
-        px.withUnsafeMutableBufferPointer { b in
-            guard let p = b.baseAddress, let r = rb.baseAddress else { return }
-            var i = 0
-            while i + 4 <= b.count {
-                let a = Int(p[i + 3])
-                if a != 0 && a != 255 {
-                    let m = r[a]
-                    for k in 0..<3 {
-                        let v = (UInt64(255 * UInt32(p[i + k])) &* m) >> 32
-                        p[i + k] = UInt8(truncatingIfNeeded: min(v, 255))
-                    }
-                }
-                i += 4
+    /// Plain loop of `unpremultiply` (the reference of the kernels' tests).
+    static func unpremultiplyReference(_ px: inout [UInt8]) {
+        var i = 0
+        while i + 4 <= px.count {
+            let a = UInt32(px[i + 3])
+            if a != 0 && a != 255 {
+                for k in 0..<3 { px[i + k] = UInt8(min(255, (255 * UInt32(px[i + k])) / a)) }
             }
-        }}
+            i += 4
+        }
     }
 }

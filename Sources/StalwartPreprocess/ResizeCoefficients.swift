@@ -108,6 +108,28 @@ struct ResampleAxis: Sendable {
         split = base.split.map { (Array($0.hi[w]), Array($0.lo[w])) }
     }
 
+    /// `fixed` laid out for the 4-taps-per-vector RGBA kernel (`CompositeRowKernels.horizontalRGBA`):
+    /// per output, `quads = ⌈taps / 4⌉` groups of 16 values, tap 4q + i's coefficient repeated
+    /// at lanes 4i…4i+3, zero past the output's `count`.
+    func quadWeights() -> (quads: Int, weights: [Int32]) {
+        let quads = (taps + 3) / 4
+        var w = [Int32](repeating: 0, count: outSize * quads * 16)
+        w.withUnsafeMutableBufferPointer { wb in
+            fixed.withUnsafeBufferPointer { fb in
+                guard let wp = wb.baseAddress, let fp = fb.baseAddress else { return }
+                for x in 0..<outSize {
+                    let n = Int(count[x])
+                    let row = wp + x * quads * 16
+                    for t in 0..<n {
+                        let c = fp[x * taps + t]
+                        row[4 * t] = c; row[4 * t + 1] = c; row[4 * t + 2] = c; row[4 * t + 3] = c
+                    }
+                }
+            }
+        }
+        return (quads, w)
+    }
+
     /// C's `(int)x` for the values that occur here, saturating instead of trapping.
     @inline(__always)
     static func truncatedInt32(_ x: Double) -> Int32 {

@@ -48,12 +48,64 @@ enum ResampleKernels {
     static func horizontal8(src: UnsafePointer<UInt8>, srcStride: Int, srcHeight: Int, channels: Int,
                             rowStart: Int, rows: Int, columnOffset: Int, axis: ResampleAxis,
                             dst: UnsafeMutablePointer<UInt8>) {
+        if channels == 4, Resample8Kernels.current != nil {
+            return horizontalRGBA(CompositeRowKernels.current, src: src, srcStride: srcStride, srcHeight: srcHeight,
+                                  rowStart: rowStart, rows: rows, columnOffset: columnOffset, axis: axis, dst: dst)
+        }
         if channels == 3 || channels == 4, let k = Resample8Kernels.current {
             return horizontal8(k, src: src, srcStride: srcStride, srcHeight: srcHeight, channels: channels,
                                rowStart: rowStart, rows: rows, columnOffset: columnOffset, axis: axis, dst: dst)
         }
         horizontal8Portable(src: src, srcStride: srcStride, srcHeight: srcHeight, channels: channels,
                             rowStart: rowStart, rows: rows, columnOffset: columnOffset, axis: axis, dst: dst)
+    }
+
+    /// `horizontal8` for 4 channels through `CompositeRowKernels.horizontalRGBA` (four taps per
+    /// 16-lane vector; same integer sums, so the same bytes).
+    static func horizontalRGBA(_ k: CompositeRowKernels, src: UnsafePointer<UInt8>, srcStride: Int, srcHeight: Int,
+                               rowStart: Int, rows: Int, columnOffset: Int, axis: ResampleAxis,
+                               dst: UnsafeMutablePointer<UInt8>) {
+        let (quads, weights) = axis.quadWeights()
+        axis.first.withUnsafeBufferPointer { f in
+        axis.count.withUnsafeBufferPointer { n in
+        weights.withUnsafeBufferPointer { w in
+            guard let fp = f.baseAddress, let np = n.baseAddress, let wp = w.baseAddress else { return }
+            k.horizontalRGBA(src, srcStride, src + srcHeight &* srcStride, rowStart, rows, columnOffset, axis.outSize,
+                             quads, fp, np, wp, dst)
+        }}}
+    }
+
+    /// `horizontal8` of RGBA rows `rowStart ..< rowStart + rows` (`width` pixels, whole rows,
+    /// column offset 0) of an *un*-premultiplied source, each row premultiplied (`rgbA2rgba`)
+    /// into a scratch row just before it is resampled: the bytes of `horizontal8` on the
+    /// premultiplied image, without a premultiplied copy of it.
+    static func horizontalPremultiplying(src: UnsafePointer<UInt8>, srcStride: Int, width w: Int,
+                                         rowStart: Int, rows: Int, axis: ResampleAxis, dst: UnsafeMutablePointer<UInt8>) {
+        let k = CompositeRowKernels.current
+        // 64 zero bytes of slack after the row for the vector loads past its last taps.
+        let scratchBytes = w * 4 + 64
+        let row = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchBytes)
+        defer { row.deallocate() }
+        (row + w * 4).initialize(repeating: 0, count: 64)
+        let outRow = axis.outSize * 4
+        guard Resample8Kernels.current != nil else {
+            for r in 0..<rows {
+                k.premultiply(row, src + (rowStart + r) * srcStride, w)
+                horizontal8Portable(src: row, srcStride: scratchBytes, srcHeight: 1, channels: 4, rowStart: 0, rows: 1,
+                                    columnOffset: 0, axis: axis, dst: dst + r * outRow)
+            }
+            return
+        }
+        let (quads, weights) = axis.quadWeights()
+        axis.first.withUnsafeBufferPointer { f in
+        axis.count.withUnsafeBufferPointer { n in
+        weights.withUnsafeBufferPointer { wq in
+            guard let fp = f.baseAddress, let np = n.baseAddress, let wp = wq.baseAddress else { return }
+            for r in 0..<rows {
+                k.premultiply(row, src + (rowStart + r) * srcStride, w)
+                k.horizontalRGBA(row, scratchBytes, row + scratchBytes, 0, 1, 0, axis.outSize, quads, fp, np, wp, dst + r * outRow)
+            }
+        }}}
     }
 
     /// `horizontal8` through the ISA kernels `k` (3 or 4 channels).

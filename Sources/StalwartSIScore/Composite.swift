@@ -78,51 +78,16 @@ public enum SIScoreCompositor {
     }
 
     /// Pillow's `resize(size, BILINEAR)` of an RGBA image: premultiplied (RGBa), resampled,
-    /// un-premultiplied. Pillow resamples the four bands independently with the same
-    /// coefficients, so the premultiplied colour (as RGB) and alpha (as L) are resized separately
-    /// with `Resize` — the same result, without its slower 4-channel path.
-    static func resizeRGBA(_ fg: Image, width: Int, height: Int) throws -> Image {
+    /// un-premultiplied — `Resize.resize` of the 4-channel image does exactly that.
+    static func resizeRGBA(_ fg: Image, width: Int, height: Int, pool: ThreadPool? = nil) throws -> Image {
         if width == fg.width && height == fg.height { return fg }
-        let n = fg.width * fg.height
-        var rgb = [UInt8](repeating: 0, count: n * 3), alpha = [UInt8](repeating: 0, count: n)
-        fg.pixels.withUnsafeBufferPointer { s in
-            rgb.withUnsafeMutableBufferPointer { d in
-                alpha.withUnsafeMutableBufferPointer { a in
-                    guard let sp = s.baseAddress, let dp = d.baseAddress, let ap = a.baseAddress else { return }
-                    for i in 0..<n {
-                        let al = UInt32(sp[4 * i + 3])
-                        ap[i] = sp[4 * i + 3]
-                        for k in 0..<3 {
-                            let t = UInt32(sp[4 * i + k]) &* al &+ 128
-                            dp[3 * i + k] = UInt8(truncatingIfNeeded: ((t >> 8) &+ t) >> 8)
-                        }
-                    }
-                }
-            }
-        }
-        let r = try Resize.resize(try Image(width: fg.width, height: fg.height, channels: 3, pixels: rgb),
-                                  width: width, height: height, filter: .bilinear)
-        let a = try Resize.resize(try Image(width: fg.width, height: fg.height, channels: 1, pixels: alpha),
-                                  width: width, height: height, filter: .bilinear)
-        var out = try Image(width: width, height: height, channels: 4)
-        let m = width * height
-        r.pixels.withUnsafeBufferPointer { rp in
-            a.pixels.withUnsafeBufferPointer { ap in
-                out.pixels.withUnsafeMutableBufferPointer { op in
-                    for i in 0..<m {
-                        let al = UInt32(ap[i])
-                        for k in 0..<3 {
-                            let v = UInt32(rp[3 * i + k])
-                            op[4 * i + k] = al == 0 || al == 255 ? UInt8(truncatingIfNeeded: v)
-                                : UInt8(truncatingIfNeeded: min(255, (255 &* v) / al))
-                        }
-                        op[4 * i + 3] = UInt8(truncatingIfNeeded: al)
-                    }
-                }
-            }
-        }
-        return out
+        return try Resize.resize(fg, width: width, height: height, filter: .bilinear, pool: pool)
     }
+
+    /// The pool one `composite` call spreads its resize and rotation rows over (one thread per
+    /// core; a call made while it is busy runs on the calling thread). The generator renders
+    /// whole images in parallel instead and passes no pool.
+    static let pool = ThreadPool(threads: 0)
 
     static func checkArea(_ area: Double) throws {
         guard area.isFinite, area > 0, area <= 1 else {
@@ -160,23 +125,30 @@ public enum SIScoreCompositor {
     /// opaque) onto a prepared RGB `background` (see `prepareBackground`): resize (bilinear, on
     /// premultiplied alpha as Pillow), rotate (bicubic, expanded), paste with the alpha mask.
     /// `area` ∈ (0, 1], `x`, `y` ∈ [0, 1], `angle` in degrees counter-clockwise.
+    /// With `parallel` (the default) the resize and rotation rows run on `SIScoreCompositor.pool`,
+    /// else on the calling thread; the pixels are the same either way.
     /// Thread-safe (pure function).
     public static func composite(foreground: Image, background: Image, area: Double, x: Double, y: Double,
-                                 angle: Double) throws -> SIScoreComposite {
+                                 angle: Double, parallel: Bool = true) throws -> SIScoreComposite {
         let bg = background.channels == 3 ? background : try background.converted(channels: 3)
         let p = try placement(width: foreground.width, height: foreground.height, bgWidth: bg.width, bgHeight: bg.height,
                               area: area, x: x, y: y, angle: angle)
-        let rotated = try transformedObject(foreground, placement: p, angle: angle)
+        let rotated = try transformedObject(foreground, placement: p, angle: angle, pool: parallel ? pool : nil)
         return try paste(rotated, onto: bg, placement: p)
     }
 
     /// The object resized for the placement and rotated (RGBA): the part of `composite` that
     /// depends only on (object, area, angle, background size), cacheable across centres and
-    /// backgrounds.
-    static func transformedObject(_ foreground: Image, placement p: SIScorePlacement, angle: Double) throws -> Image {
+    /// backgrounds. Rows are spread over `pool` when given.
+    static func transformedObject(_ foreground: Image, placement p: SIScorePlacement, angle: Double,
+                                  pool: ThreadPool? = nil) throws -> Image {
+        try PillowOps.rotate(try resizedObject(foreground, placement: p, pool: pool), degrees: angle, pool: pool)
+    }
+
+    /// The object as RGBA, resized for the placement (the first half of `transformedObject`).
+    static func resizedObject(_ foreground: Image, placement p: SIScorePlacement, pool: ThreadPool? = nil) throws -> Image {
         let fg = foreground.channels == 4 ? foreground : try foreground.converted(channels: 4)
-        let resized = try resizeRGBA(fg, width: p.resizedWidth, height: p.resizedHeight)
-        return try PillowOps.rotate(resized, degrees: angle)
+        return try resizeRGBA(fg, width: p.resizedWidth, height: p.resizedHeight, pool: pool)
     }
 
     /// Pastes a transformed object onto an RGB background at the placement.

@@ -40,6 +40,9 @@ public struct SIScoreItem: Sendable, Equatable {
 ///   to the top-left square and resized (bilinear) to the configuration's resolution once.
 /// - Pairing: `SIScorePairing` (seeded SplitMix64 + Fisher–Yates; documented there).
 ///
+/// `init` decodes the objects and backgrounds on all cores; `render` caches resized and rotated
+/// objects (exact: the cached images are what the same inputs give).
+///
 /// Immutable after `init` and thread-safe: `render` may run on many threads at once.
 public final class SIScoreGenerator: @unchecked Sendable {
     public let config: SIScoreConfig
@@ -103,29 +106,45 @@ public final class SIScoreGenerator: @unchecked Sendable {
         self.labels = try classes.map { try SIScoreGenerator.imagenetLabel(forClass: $0) }
         self.foregroundFiles = files
         self.backgroundFiles = bgFiles
-        var objects: [[Image]] = []
+        // Decode every object and background on all cores (the PNG objects dominate a small
+        // sweep's run time); errors are reported for the first file in name order.
+        var objectPaths: [(c: Int, path: String)] = []
         for (c, names) in files.enumerated() {
-            var row: [Image] = []
-            for n in names {
-                let path = FileSystem.join(FileSystem.join(foregrounds, classes[c]), n)
-                do {
-                    row.append(try ImageCodec.decode(path: path, options: DecodeOptions(mode: .rgba)))
-                } catch let e as StalwartError {
-                    throw e.context("SI-Score foreground")
+            for n in names { objectPaths.append((c, FileSystem.join(FileSystem.join(foregrounds, classes[c]), n))) }
+        }
+        let total = objectPaths.count + bgFiles.count
+        var decoded = [Image?](repeating: nil, count: total)
+        var failures = [StalwartError?](repeating: nil, count: total)
+        let lock = Lock()
+        let resolution = config.resolution
+        ThreadPool(threads: min(total, ThreadPool.availableCores)).parallelFor(total) { i in
+            var result: Image?
+            var failure: StalwartError?
+            do {
+                if i < objectPaths.count {
+                    result = try ImageCodec.decode(path: objectPaths[i].path, options: DecodeOptions(mode: .rgba))
+                } else {
+                    let img = try ImageCodec.decode(path: FileSystem.join(backgrounds, bgFiles[i - objectPaths.count]),
+                                                    options: DecodeOptions(mode: .rgb))
+                    result = try SIScoreCompositor.prepareBackground(img, resolution: resolution)
                 }
+            } catch {
+                let e = (error as? StalwartError) ?? StalwartError.internal("\(error)")
+                failure = e.context(i < objectPaths.count ? "SI-Score foreground" : "SI-Score background")
             }
-            objects.append(row)
+            lock.withLock { decoded[i] = result; failures[i] = failure }
+        }
+        if let e = failures.compactMap({ $0 }).first { throw e }
+        var objects: [[Image]] = files.map { _ in [] }
+        for (i, o) in objectPaths.enumerated() {
+            guard let img = decoded[i] else { throw StalwartError.internal("SI-Score object \(o.path) was not decoded") }
+            objects[o.c].append(img)
         }
         self.objects = objects
         var bgs: [Image] = []
-        for n in bgFiles {
-            let path = FileSystem.join(backgrounds, n)
-            do {
-                let img = try ImageCodec.decode(path: path, options: DecodeOptions(mode: .rgb))
-                bgs.append(try SIScoreCompositor.prepareBackground(img, resolution: config.resolution))
-            } catch let e as StalwartError {
-                throw e.context("SI-Score background")
-            }
+        for i in objectPaths.count..<total {
+            guard let img = decoded[i] else { throw StalwartError.internal("SI-Score background was not decoded") }
+            bgs.append(img)
         }
         self.backgrounds = bgs
 
@@ -193,7 +212,16 @@ public final class SIScoreGenerator: @unchecked Sendable {
         if let hit = cache.get(key) {
             rotated = hit
         } else {
-            rotated = try SIScoreCompositor.transformedObject(o, placement: p, angle: item.angle)
+            // The resize depends on the area only: a rotation sweep reuses it for every angle.
+            let sizeKey = ObjectKey(c: item.classIndex, i: item.instance, area: item.area, angle: 0)
+            let resized: Image
+            if let hit = resizedCache.get(sizeKey) {
+                resized = hit
+            } else {
+                resized = try SIScoreCompositor.resizedObject(o, placement: p)
+                resizedCache.put(sizeKey, resized)
+            }
+            rotated = try PillowOps.rotate(resized, degrees: item.angle)
             cache.put(key, rotated)
         }
         return try SIScoreCompositor.paste(rotated, onto: bg, placement: p)
@@ -204,6 +232,8 @@ public final class SIScoreGenerator: @unchecked Sendable {
     /// every centre. Bounded (`ObjectCache.limitBytes`), oldest entries evicted first; exact
     /// (the cached image is what `transformedObject` returns for the same inputs).
     let cache = ObjectCache()
+    /// Resized (not yet rotated) objects by (class, instance, area), the same way.
+    let resizedCache = ObjectCache()
 
     /// The image of an item as the written dataset holds it: the composite encoded as JPEG
     /// (`jpegQuality`, 4:2:0) and decoded again when `jpeg`, else the composite itself.
@@ -274,7 +304,7 @@ public final class SIScoreGenerator: @unchecked Sendable {
                 do {
                     let img = try render(it).image
                     let bytes = try ImageCodec.encodeJPEG(img, quality: SIScoreGenerator.jpegQuality)
-                    try FileSystem.writeFileAtomically(FileSystem.join(directory, it.key(classes: classes)), bytes)
+                    try SIScoreGenerator.writeImage(FileSystem.join(directory, it.key(classes: classes)), bytes)
                 } catch {
                     let e = (error as? StalwartError) ?? StalwartError.internal("\(error)")
                     lock.withLock { if firstError == nil { firstError = e.context("SI-Score image \(it.id)") } }
@@ -284,6 +314,8 @@ public final class SIScoreGenerator: @unchecked Sendable {
             done += n
             progress?(done, chosen.count)
         }
+        // The images are written in place without fsync (see `writeImage`); the metadata, written
+        // last, atomically (FileSystem.writeFileAtomically).
         func csv(_ rows: [[String]]) -> [UInt8] { Array(rows.map { $0.joined(separator: ",") + "\r\n" }.joined().utf8) }
         try FileSystem.writeFileAtomically(FileSystem.join(directory, "metadata.csv"), Array(metadataCSV(chosen).utf8))
         try FileSystem.writeFileAtomically(FileSystem.join(directory, "backgrounds.csv"),
@@ -308,6 +340,32 @@ public final class SIScoreGenerator: @unchecked Sendable {
                           factors: ["area": it.area, "rotation": it.angle, "x_coord": it.x, "y_coord": it.y])
         }
         return Dataset(root: root, layout: .siScore, labelSpace: "imagenet", samples: samples)
+    }
+}
+
+extension SIScoreGenerator {
+    /// Writes one generated image straight to `path` (created or truncated), as the original
+    /// generator's `image.save(path)` does. Unlike `FileSystem.writeFileAtomically` there is no
+    /// temporary file, rename or fsync: a sweep writes thousands of images and those directory
+    /// operations and flushes took most of its wall time. A run that stops early may leave a
+    /// partial image, but `metadata.csv`, written (atomically) only after every image, is then
+    /// missing. On a write error the partial file is removed.
+    static func writeImage(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StalwartError.io("cannot create '\(path)': errno \(errno)") }
+        var ok = false
+        defer { if !ok { unlink(path) } }
+        defer { close(fd) }
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + off }, $0.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StalwartError.io("cannot write '\(path)': errno \(errno)")
+            }
+            off += n
+        }
+        ok = true
     }
 }
 

@@ -119,37 +119,26 @@ public enum PillowOps {
     }
 
     /// RGBA → RGBa (`rgbA2rgba`) in place.
-    static func premultiply(_ px: inout [UInt8]) {
+    static func premultiply(_ px: inout [UInt8], kernels k: CompositeRowKernels = .current) {
         px.withUnsafeMutableBufferPointer { b in
-            var i = 0
-            while i + 4 <= b.count {
-                let a = UInt32(b[i + 3])
-                if a != 255 {
-                    for k in 0..<3 { b[i + k] = UInt8(truncatingIfNeeded: muldiv255(UInt32(b[i + k]), a)) }
-                }
-                i += 4
-            }
+            guard let p = b.baseAddress else { return }
+            k.premultiply(p, p, b.count / 4)
         }
     }
 
     /// RGBa → RGBA (`rgba2rgbA`) in place: unchanged where a is 0 or 255, else
     /// `min(255, 255·v / a)` with integer division.
-    static func unpremultiply(_ px: inout [UInt8]) {
+    static func unpremultiply(_ px: inout [UInt8], kernels k: CompositeRowKernels = .current) {
         px.withUnsafeMutableBufferPointer { b in
-            var i = 0
-            while i + 4 <= b.count {
-                let a = UInt32(b[i + 3])
-                if a != 0 && a != 255 {
-                    for k in 0..<3 { b[i + k] = UInt8(truncatingIfNeeded: min(255, (255 * UInt32(b[i + k])) / a)) }
-                }
-                i += 4
-            }
+            guard let p = b.baseAddress else { return }
+            k.unpremultiply(p, p, b.count / 4)
         }
     }
 
     /// `Image.rotate(degrees, BICUBIC, expand=True)` of an RGBA image (other channel counts are
     /// rotated without premultiplication, as Pillow does for RGB/L). Returns the expanded image.
-    public static func rotate(_ image: Image, degrees: Double) throws -> Image {
+    /// Affine RGBA rows are spread over `pool` when given (same bytes).
+    public static func rotate(_ image: Image, degrees: Double, pool: ThreadPool? = nil) throws -> Image {
         guard degrees.isFinite else { throw StalwartError.invalidArgument("rotation angle must be finite, got \(degrees)") }
         let r = PillowRotation(width: image.width, height: image.height, degrees: degrees)
         let w = image.width, h = image.height, c = image.channels
@@ -179,19 +168,86 @@ public enum PillowOps {
             guard r.width >= 1, r.height >= 1, r.width <= 65535, r.height <= 65535 else {
                 throw StalwartError.invalidArgument("rotated canvas \(r.width)×\(r.height) is out of range")
             }
-            var src = image.pixels
-            if c == 4 { premultiply(&src) }
+            if c == 4 { return try bicubicAffineRGBA(image, outWidth: r.width, outHeight: r.height, matrix: r.matrix, pool: pool) }
             var out = try Image(width: r.width, height: r.height, channels: c)
             let m = r.matrix
-            src.withUnsafeBufferPointer { s in
+            image.pixels.withUnsafeBufferPointer { s in
                 out.pixels.withUnsafeMutableBufferPointer { d in
                     guard let sp = s.baseAddress, let dp = d.baseAddress else { return }
                     bicubicAffine(sp, width: w, height: h, channels: c, into: dp, outWidth: r.width, outHeight: r.height, matrix: m)
                 }
             }
-            if c == 4 { unpremultiply(&out.pixels) }
             return out
         }
+    }
+
+    /// The affine bicubic rotation of an RGBA image as Pillow does it: premultiplied (RGBa),
+    /// transformed, un-premultiplied. The kernel (`CompositeRowKernels.bicubicRows`) reads the
+    /// premultiplied source padded by 2 replicated edge pixels on every side (exactly Pillow's
+    /// clamped reads) as row pairs. Output rows are split over `pool` when given (each depends
+    /// only on the source); the result does not depend on the split.
+    static func bicubicAffineRGBA(_ image: Image, outWidth ow: Int, outHeight oh: Int, matrix m: [Double],
+                                  kernels k: CompositeRowKernels = .current, pool: ThreadPool? = nil) throws -> Image {
+        let w = image.width, h = image.height
+        guard image.channels == 4, m.count == 6, w >= 1, h >= 1, image.pixels.count == w * h * 4 else {
+            throw StalwartError.invalidArgument("bicubic RGBA transform needs a non-empty 4-channel image and 6 coefficients")
+        }
+        let pw = w + 4
+        let paired = try Image.byteCount(width: pw * 2, height: h + 3, channels: 4)   // 8 bytes per pixel
+        let outBytes = try Image.byteCount(width: ow, height: oh, channels: 4)
+        let pairStride = pw * 8
+        // Row pairs of the premultiplied source padded by 2 replicated pixels: pair row t holds
+        // padded rows t and t + 1, padded row r being source row clamp(r − 2), its column c
+        // source column clamp(c − 2). Built from two scratch rows.
+        let pairs = [UInt8](unsafeUninitializedCapacity: paired) { b, n in
+            n = paired
+            guard let d = b.baseAddress else { return }
+            let rows = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * pw * 4)
+            defer { rows.deallocate() }
+            image.pixels.withUnsafeBufferPointer { sb in
+                guard let sp = sb.baseAddress else { return }
+                func paddedRow(_ r: Int, into row: UnsafeMutablePointer<UInt8>) {
+                    let y = min(max(r - 2, 0), h - 1)
+                    k.premultiply(row + 8, sp + y * w * 4, w)
+                    let raw = UnsafeMutableRawPointer(row)
+                    let first = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+                    let last = raw.loadUnaligned(fromByteOffset: 4 * (w + 1), as: UInt32.self)
+                    raw.storeBytes(of: first, as: UInt32.self)
+                    raw.storeBytes(of: first, toByteOffset: 4, as: UInt32.self)
+                    raw.storeBytes(of: last, toByteOffset: 4 * (w + 2), as: UInt32.self)
+                    raw.storeBytes(of: last, toByteOffset: 4 * (w + 3), as: UInt32.self)
+                }
+                var a = rows, c = rows + pw * 4
+                paddedRow(0, into: a)
+                for t in 0..<(h + 3) {
+                    paddedRow(t + 1, into: c)
+                    k.interleaveRows(d + t * pairStride, a, c, pw)
+                    swap(&a, &c)
+                }
+            }
+        }
+        let out = [UInt8](unsafeUninitializedCapacity: outBytes) { b, n in
+            n = outBytes
+            guard let dp = b.baseAddress else { return }
+            pairs.withUnsafeBufferPointer { pb in
+                guard let pp = pb.baseAddress else { return }
+                m.withUnsafeBufferPointer { mb in
+                    guard let mp = mb.baseAddress else { return }
+                    let src = pp + 2 * pairStride + 16
+                    let band = { (y0: Int, y1: Int) in
+                        k.bicubicRows(dp, ow, y0, y1, src, pairStride, w, h, mp)
+                        k.unpremultiply(dp + y0 * ow * 4, dp + y0 * ow * 4, (y1 - y0) * ow)
+                    }
+                    if let pool, pool.threadCount > 1, oh >= 32 {
+                        let bands = min(oh / 16, pool.threadCount * 4)
+                        pool.parallelFor(bands) { i in band(i * oh / bands, (i + 1) * oh / bands) }
+                    } else {
+                        band(0, oh)
+                    }
+                }
+            }
+        }
+        return try Image(width: ow, height: oh, channels: 4, pixels: out)
     }
 
     /// `ImagingGenericTransform` with `affine_transform` and the bicubic filter (`bicubic_filter8`
@@ -270,6 +326,8 @@ public enum PillowOps {
     /// `bg.paste(fg, box=(left, top), mask=fg)` for an RGB `background` and an RGBA (or RGB,
     /// pasted opaque) `foreground`: each channel becomes `DIV255(bg·(255 − a) + fg·a)`
     /// (Paste.c `BLEND`), the box clipped to the canvas. Other channel counts: no-op.
+    /// Rows go through `CompositeRowKernels.pasteRow` (transparent runs skipped, opaque pixels
+    /// copied: the blend leaves the background where a = 0 and gives the object where a = 255).
     public static func paste(_ foreground: Image, onto background: inout Image, left: Int, top: Int) {
         let fw = foreground.width, fh = foreground.height, fc = foreground.channels
         let bw = background.width, bh = background.height, bc = background.channels
@@ -278,21 +336,19 @@ public enum PillowOps {
         if dx + xs > bw { xs = bw - dx }
         if dy < 0 { ys += dy; sy = -dy; dy = 0 }
         if dy + ys > bh { ys = bh - dy }
-        guard xs > 0, ys > 0, bc == 3, fc >= 3 else { return }
+        guard xs > 0, ys > 0, bc == 3, fc == 3 || fc == 4 else { return }
+        let k = CompositeRowKernels.current
         foreground.pixels.withUnsafeBufferPointer { f in
             background.pixels.withUnsafeMutableBufferPointer { b in
+                guard let fp = f.baseAddress, let bp = b.baseAddress else { return }
                 for y in 0..<ys {
-                    var fo = ((y + sy) * fw + sx) * fc
-                    var bo = ((y + dy) * bw + dx) * bc
-                    for _ in 0..<xs {
-                        let a = fc == 4 ? UInt32(f[fo + 3]) : 255
-                        let ia = 255 - a
-                        for k in 0..<bc {
-                            let src = UInt32(f[fo + k])
-                            let t = UInt32(b[bo + k]) * ia + src * a + 128
-                            b[bo + k] = UInt8(truncatingIfNeeded: ((t >> 8) + t) >> 8)
-                        }
-                        fo += fc; bo += bc
+                    let fo = ((y + sy) * fw + sx) * fc
+                    let bo = ((y + dy) * bw + dx) * bc
+                    if fc == 4 {
+                        k.pasteRow(bp + bo, fp + fo, xs)
+                    } else {
+                        // RGB: opaque, `DIV255(fg·255 + 128)` = fg.
+                        (bp + bo).update(from: fp + fo, count: xs * 3)
                     }
                 }
             }

@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -85,6 +86,67 @@ def test_composite_parity_random(stalwart):
         assert diff <= 2, (case, area, x, y, angle, res, diff)
         assert pct == want_pct, (case, pct, want_pct)
     print(f"max |Δ| over 50 composites: {worst}")
+
+
+@pytest.mark.parametrize("fg_shape, bg_shape, area, angle", [
+    ((1, 1), (40, 40), 0.5, 0.0),          # a 1-pixel object scaled up
+    ((1, 1), (40, 40), 0.3, 33.0),
+    ((1, 1), (4, 4), 1 / 16, 45.0),         # stays 1×1, rotated
+    ((7, 3), (33, 51), 0.4, 90.0),         # odd sizes, the transposes
+    ((3, 7), (51, 33), 0.7, 180.0),
+    ((9, 5), (17, 17), 0.9, 270.0),
+    ((5, 9), (29, 31), 0.2, 0.0),
+    ((13, 11), (64, 48), 0.35, 12.345),     # arbitrary angles, odd sizes
+    ((31, 17), (97, 101), 0.5, 359.99),
+    ((2, 1), (50, 50), 0.6, 1e-3),
+    ((101, 67), (257, 255), 0.45, 225.0),
+    ((40, 60), (300, 200), 0.05, 300.5),   # downscaled object, partial alpha
+])
+def test_composite_exact_small_odd_sizes(stalwart, fg_shape, bg_shape, area, angle):
+    """Exact (max |Δ| = 0) against Pillow on 1-pixel and odd-sized partially transparent objects
+    (alpha 0, 255 and in between), the 0/90/180/270 transposes and arbitrary angles, at several
+    centres including the corners (pasted partly outside)."""
+    rng = np.random.default_rng(sum(fg_shape) * 1000 + int(angle))
+    fg = random_rgba(rng, *fg_shape) if min(fg_shape) > 2 else rng.integers(0, 256, (*fg_shape, 4), dtype=np.uint8)
+    if min(fg_shape) <= 2:
+        fg[..., 3] = rng.choice([0, 77, 255], fg_shape)
+    bg = rng.integers(0, 256, (*bg_shape, 3), dtype=np.uint8)
+    pil_bg = oracle.prepare_background(Image.fromarray(bg), None)
+    for x, y in [(0.5, 0.5), (0.0, 0.0), (1.0, 0.3), (0.13, 0.97)]:
+        want, want_pct = oracle.composite(Image.fromarray(fg), pil_bg, area, x, y, angle)
+        got, pct = stalwart.siscore.composite(fg, bg, area, x, y, angle)
+        assert np.array_equal(got, want), (fg_shape, bg_shape, area, angle, x, y,
+                                           int(np.abs(got.astype(int) - want.astype(int)).max()))
+        assert pct == want_pct
+
+
+ONE_CPU_SCRIPT = """
+import os, sys
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+sys.path.insert(0, sys.argv[1])
+import numpy as np, stalwart
+d = np.load(sys.argv[2])
+out, pct = stalwart.siscore.composite(d["fg"], d["bg"], 0.6, 0.45, 0.55, 37.5)
+np.save(sys.argv[3], out)
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_composite_one_thread_equals_pool(stalwart, tmp_path):
+    """A composite computed in a process pinned to one CPU (Stalwart's pool then has one thread)
+    is byte-identical to the one spread over this process's pool, and to Pillow."""
+    rng = np.random.default_rng(5)
+    fg = random_rgba(rng, 333, 251)
+    bg = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    np.savez(tmp_path / "in.npz", fg=fg, bg=bg)
+    subprocess.run([sys.executable, "-c", ONE_CPU_SCRIPT, str(BINDINGS), str(tmp_path / "in.npz"),
+                    str(tmp_path / "out.npy")], check=True, env=os.environ.copy())
+    one = np.load(tmp_path / "out.npy")
+    pooled, _ = stalwart.siscore.composite(fg, bg, 0.6, 0.45, 0.55, 37.5)
+    want, _ = oracle.composite(Image.fromarray(fg), oracle.prepare_background(Image.fromarray(bg), None),
+                               0.6, 0.45, 0.55, 37.5)
+    assert np.array_equal(one, pooled)
+    assert np.array_equal(pooled, want)
 
 
 def test_composite_without_alpha_is_opaque(stalwart):
@@ -303,3 +365,22 @@ def test_cli_generate(tmp_path):
     bad = subprocess.run([exe, "siscore", "generate", "--samples", str(root), "--areas", "2", "--out", str(tmp_path / "x")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "area" in bad.stderr
+
+
+def test_cli_generate_threads_identical(tmp_path):
+    """`siscore generate --threads 1` and the default (one thread per core) write byte-identical
+    images and metadata (a sweep with rotations, several areas and reused transformed objects)."""
+    exe = cli()
+    root = small_samples(tmp_path, n_classes=3, n_bg=2)
+    outs = []
+    for threads in ("1", "0"):
+        out = tmp_path / f"t{threads}"
+        r = subprocess.run([exe, "siscore", "generate", "--samples", str(root), "--preset", "rotation", "--out", str(out),
+                            "--limit", "40", "--threads", threads, "--quiet"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        outs.append(out)
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())
+    assert len([f for f in files if f.suffix == ".jpg"]) == 40
+    assert files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    for f in files:
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f

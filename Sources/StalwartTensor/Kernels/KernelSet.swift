@@ -457,3 +457,73 @@ public struct WeatherRowKernels: @unchecked Sendable {
     /// Every instance this CPU can run, the portable one included (for tests).
     public static var supported: [WeatherRowKernels] { KernelSet.supported.map { make($0.isa) } }
 }
+
+/// The row kernels of SI-Score compositing and of the RGBA resize (scripts/isa_templates/
+/// siscore_rows.swift): Pillow's premultiply / unpremultiply (`rgbA2rgba` / `rgba2rgbA`), the
+/// bicubic affine transform of `Image.rotate(angle, BICUBIC)` on premultiplied RGBA and the
+/// alpha paste. Integer steps are exact; the bicubic evaluates Pillow's double expression
+/// lane-wise in Pillow's order (separate multiply and add), so every ISA instance returns
+/// Pillow's bytes. Callers own and size every buffer; nothing is checked here. Thread-safe.
+public struct CompositeRowKernels: @unchecked Sendable {
+    /// RGBA ⇄ RGBa of `n` pixels: (dst, src, n); dst may equal src.
+    public typealias AlphaRow = (_ d: UnsafeMutablePointer<UInt8>, _ s: UnsafePointer<UInt8>, _ n: Int) -> Void
+    /// Row pairs for `bicubicRows`: `d[x] = a[x] | b[x] << 32` (8 bytes per pixel): (d, a, b, n).
+    public typealias InterleaveRows = (_ d: UnsafeMutablePointer<UInt8>, _ a: UnsafePointer<UInt8>,
+                                       _ b: UnsafePointer<UInt8>, _ n: Int) -> Void
+    /// Rows `y0..<y1` of the bicubic affine transform: (dst, outWidth, y0, y1, padded row pairs
+    /// at pixel (0, 0), pair-row stride in bytes, src width, src height, 6 coefficients).
+    public typealias BicubicRows = (_ dst: UnsafeMutablePointer<UInt8>, _ outWidth: Int, _ y0: Int, _ y1: Int,
+                                    _ src: UnsafePointer<UInt8>, _ stride: Int, _ width: Int, _ height: Int,
+                                    _ m: UnsafePointer<Double>) -> Void
+    /// Pillow's 8-bit horizontal resampling pass over RGBA rows, 4 taps per vector:
+    /// (src, srcStride, srcEnd, rowStart, rows, columnOffset, outSize, quads, first, count,
+    /// quadWeights, dst); see `scripts/isa_templates/siscore_rows.swift`.
+    public typealias HorizontalRGBA = (_ src: UnsafePointer<UInt8>, _ srcStride: Int, _ srcEnd: UnsafePointer<UInt8>,
+                                       _ rowStart: Int, _ rows: Int, _ columnOffset: Int, _ outSize: Int, _ quads: Int,
+                                       _ first: UnsafePointer<Int32>, _ count: UnsafePointer<Int32>,
+                                       _ quadWeights: UnsafePointer<Int32>, _ dst: UnsafeMutablePointer<UInt8>) -> Void
+    /// Alpha paste of `n` RGBA pixels onto `n` RGB pixels: (bg, fg, n).
+    public typealias PasteRow = (_ bg: UnsafeMutablePointer<UInt8>, _ fg: UnsafePointer<UInt8>, _ n: Int) -> Void
+    /// "avx512", "avx2" or "portable".
+    public let isa: String
+    public let premultiply: AlphaRow
+    public let unpremultiply: AlphaRow
+    public let interleaveRows: InterleaveRows
+    public let bicubicRows: BicubicRows
+    public let pasteRow: PasteRow
+    public let horizontalRGBA: HorizontalRGBA
+
+    static func make(_ isa: KernelISA) -> CompositeRowKernels {
+        switch isa {
+        case .avx512:
+            return CompositeRowKernels(
+                isa: "avx512", premultiply: { avx512SIScorePremultiplyRow($0, $1, $2) },
+                unpremultiply: { avx512SIScoreUnpremultiplyRow($0, $1, $2) },
+                interleaveRows: { avx512SIScoreInterleaveRows($0, $1, $2, $3) },
+                bicubicRows: { avx512SIScoreBicubicRowsRGBA($0, $1, $2, $3, $4, $5, $6, $7, $8) },
+                pasteRow: { avx512SIScorePasteRowRGBA($0, $1, $2) },
+                horizontalRGBA: { avx512ResampleHorizontalRGBAQuads($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) })
+        case .avx2:
+            return CompositeRowKernels(
+                isa: "avx2", premultiply: { avx2SIScorePremultiplyRow($0, $1, $2) },
+                unpremultiply: { avx2SIScoreUnpremultiplyRow($0, $1, $2) },
+                interleaveRows: { avx2SIScoreInterleaveRows($0, $1, $2, $3) },
+                bicubicRows: { avx2SIScoreBicubicRowsRGBA($0, $1, $2, $3, $4, $5, $6, $7, $8) },
+                pasteRow: { avx2SIScorePasteRowRGBA($0, $1, $2) },
+                horizontalRGBA: { avx2ResampleHorizontalRGBAQuads($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) })
+        case .generic:
+            return CompositeRowKernels(
+                isa: "portable", premultiply: { portableSIScorePremultiplyRow($0, $1, $2) },
+                unpremultiply: { portableSIScoreUnpremultiplyRow($0, $1, $2) },
+                interleaveRows: { portableSIScoreInterleaveRows($0, $1, $2, $3) },
+                bicubicRows: { portableSIScoreBicubicRowsRGBA($0, $1, $2, $3, $4, $5, $6, $7, $8) },
+                pasteRow: { portableSIScorePasteRowRGBA($0, $1, $2) },
+                horizontalRGBA: { portableResampleHorizontalRGBAQuads($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) })
+        }
+    }
+
+    /// The instance of the kernel set in use (`KernelSet.current`, `STALWART_ISA` honoured).
+    public static let current = make(KernelSet.current.isa)
+    /// Every instance this CPU can run, the portable one included (for tests).
+    public static var supported: [CompositeRowKernels] { KernelSet.supported.map { make($0.isa) } }
+}
