@@ -147,6 +147,47 @@ final class PackedConv2DTests: XCTestCase {
         }
     }
 
+    /// A NaN input stays NaN through ReLU and ReLU6 on every path and ISA (ONNX Runtime
+    /// propagates it; a `x > 0 ? x : 0` ReLU silently turned it into 0), and does not leak
+    /// into outputs that do not read it.
+    func testNaNPropagatesThroughFusedActivations() throws {
+        let pool = ThreadPool(threads: 2)
+        let shapes = [
+            Case(batch: 2, cin: 20, cout: 37, groups: 1, kh: 1, kw: 1, h: 6, w: 7),           // pointwise
+            Case(batch: 2, cin: 6, cout: 9, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 9, w: 9),  // general
+            Case(batch: 1, cin: 12, cout: 12, groups: 12, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 8, w: 8),  // depthwise
+        ]
+        for ks in S.kernelSets {
+            for c in shapes {
+                for pixelRows in [0, Int.max] {
+                    for act in [FusedActivation.relu, .clip(min: 0, max: 6)] {
+                        let g = c.geometry
+                        guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case") }
+                        var rng = S.Rng(5)
+                        var input = rng.floats(c.batch * c.cin * c.h * c.w)
+                        input[0] = .nan  // image 0, channel 0, pixel (0, 0)
+                        let weights = rng.floats(c.cout * (c.cin / c.groups) * c.kh * c.kw)
+                        let conv = try PackedConv2D(geometry: g, weights: weights, bias: nil, activation: act, kernels: ks)
+                        conv.pixelRowsMaxPixels = pixelRows
+                        var out = [Float](repeating: 0, count: c.batch * c.cout * oh * ow)
+                        out.withUnsafeMutableBufferPointer { op in
+                            conv.run(input: input, output: op.baseAddress!, residual: nil, batch: c.batch, h: c.h, w: c.w,
+                                     scratch: nil, pool: pool)
+                        }
+                        // Output (image 0, channel co, pixel (0, 0)) reads the NaN for every co
+                        // the first input channel feeds (all of them, or channel 0 when depthwise).
+                        let fed = g.groups == 1 ? c.cout : 1
+                        for co in 0..<fed {
+                            XCTAssertTrue(out[co * oh * ow].isNaN, "\(ks.isa) \(conv.path) \(act) pixel rows \(pixelRows) channel \(co)")
+                        }
+                        let imageFloats = c.cout * oh * ow
+                        XCTAssertFalse(out[imageFloats...].contains { $0.isNaN }, "\(ks.isa) \(conv.path): NaN leaked into image 1")
+                    }
+                }
+            }
+        }
+    }
+
     func testEveryActivationOnEachPath() throws {
         let pool = ThreadPool(threads: 2)
         let shapes = [

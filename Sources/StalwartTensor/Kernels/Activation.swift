@@ -18,7 +18,7 @@ public enum FusedActivation: Sendable, Hashable {
     public func apply(_ x: Float) -> Float {
         switch self {
         case .none: return x
-        case .relu: return x > 0 ? x : 0
+        case .relu: return x < 0 ? 0 : x  // NaN stays NaN, as ONNX Runtime
         case .clip(let lo, let hi): return Swift.min(Swift.max(x, lo), hi)
         case .leakyRelu(let a): return x >= 0 ? x : a * x
         case .hardSigmoid(let a, let b): return Swift.max(0, Swift.min(1, a * x + b))

@@ -15,7 +15,7 @@ enum PortableKernels {
     @inline(__always)
     static func act(_ x: Float, _ e: KernelEpilogue) -> Float {
         switch e.act {
-        case 1: return x > 0 ? x : 0
+        case 1: return x < 0 ? 0 : x
         case 2: return Swift.min(Swift.max(x, e.p0), e.p1)
         case 3: return x >= 0 ? x : e.p0 * x
         case 4: return Swift.max(0, Swift.min(1, e.p0 * x + e.p1))
