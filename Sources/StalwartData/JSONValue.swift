@@ -89,7 +89,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let x): out += JSONValue.format(x)
-        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .string(let s): s.appendJSONQuoted(to: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["
@@ -106,7 +106,7 @@ public enum JSONValue: Sendable, Equatable {
             for (n, (k, v)) in members.enumerated() {
                 if n > 0 { out += "," }
                 if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
-                JSONValue.writeString(k, to: &out)
+                k.appendJSONQuoted(to: &out)
                 out += pretty ? ": " : ":"
                 v.write(to: &out, pretty: pretty, indent: indent + 1)
             }
@@ -119,29 +119,6 @@ public enum JSONValue: Sendable, Equatable {
         guard x.isFinite else { return "null" }
         if x == x.rounded(.towardZero), abs(x) < 9_007_199_254_740_992 { return String(Int64(x)) }
         return x.description
-    }
-
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
     }
 }
 

@@ -1,4 +1,5 @@
-// Escaping for HTML/SVG text and attributes, JSON strings and CSV fields.
+// Escaping for HTML/SVG text and attributes and CSV fields (JSON strings: String.jsonQuoted in
+// StalwartTensor).
 
 /// Escapes `& < > " '` for HTML/XML text and attribute values; control characters that XML forbids
 /// become U+FFFD.
@@ -22,28 +23,6 @@ func escapeHTML(_ s: String) -> String {
         }
     }
     return out
-}
-
-private let hexDigits: [Character] = Array("0123456789abcdef")
-
-/// A quoted JSON string literal; `"` and `\` escaped, control characters as `\u00XX`.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        default:
-            if u.value < 0x20 {
-                out += "\\u00"
-                out.append(hexDigits[Int(u.value >> 4)])
-                out.append(hexDigits[Int(u.value & 0xF)])
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
 }
 
 /// An RFC 4180 field: quoted (with doubled quotes) when it holds `,` `"` CR, LF or edge spaces.

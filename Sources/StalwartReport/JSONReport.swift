@@ -1,4 +1,5 @@
 // JSON writer: robustness_metrics-style metric keys, sorted object keys, NaN → null.
+import StalwartTensor
 
 /// A minimal JSON value with a deterministic (key-sorted) pretty printer.
 indirect enum JSONValue {
@@ -17,14 +18,14 @@ indirect enum JSONValue {
         case .null: return "null"
         case .int(let v): return String(v)
         case .number(let v): return jsonNumber(v)
-        case .string(let s): return jsonString(s)
+        case .string(let s): return s.jsonQuoted
         case .array(let items):
             if items.isEmpty { return "[]" }
             return "[\n" + items.map { pad + $0.render(indent: indent + 1) }.joined(separator: ",\n") + "\n" + closePad + "]"
         case .object(let dict):
             if dict.isEmpty { return "{}" }
             let body = dict.keys.sorted().map { key in
-                pad + jsonString(key) + ": " + (dict[key] ?? .null).render(indent: indent + 1)
+                pad + key.jsonQuoted + ": " + (dict[key] ?? .null).render(indent: indent + 1)
             }
             return "{\n" + body.joined(separator: ",\n") + "\n" + closePad + "}"
         }

@@ -1,3 +1,4 @@
+import StalwartTensor
 import XCTest
 @testable import StalwartReport
 
@@ -27,7 +28,7 @@ final class FormatTests: XCTestCase {
     func testEscaping() {
         XCTAssertEqual(escapeHTML("<b>&\"x'"), "&lt;b&gt;&amp;&quot;x&#39;")
         XCTAssertEqual(escapeHTML("a\u{1}b"), "a\u{FFFD}b")
-        XCTAssertEqual(jsonString("a\"b\\c\n\u{1F}"), "\"a\\\"b\\\\c\\u000a\\u001f\"")
+        XCTAssertEqual("a\"b\\c\n\u{1F}\u{08}é".jsonQuoted, "\"a\\\"b\\\\c\\n\\u001f\\bé\"")
         XCTAssertEqual(csvField("plain"), "plain")
         XCTAssertEqual(csvField("a,b"), "\"a,b\"")
         XCTAssertEqual(csvField("say \"hi\""), "\"say \"\"hi\"\"\"")
