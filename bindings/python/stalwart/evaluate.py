@@ -110,13 +110,26 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, *, db: str | os.
         "workers": workers, "limit": limit, "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
         "class_map": class_map, "labels_file": labels_file, "label_space": label_space,
     }
+    res = _run(model, data, db, [(k, _text(v)) for k, v in opts.items() if v is not None], progress)
+    ids = res._query("SELECT runs.id FROM runs JOIN models ON models.id = runs.model_id "
+                     "WHERE runs.data_root = ? AND models.sha256 = ? ORDER BY runs.id",
+                     (os.fspath(data), file_sha256(model)))
+    res.run_ids = [r["id"] for r in ids]
+    return res
+
+
+def _run(model: str | os.PathLike, data: str | os.PathLike, db: str | os.PathLike,
+         options: Iterable[tuple[str, str]], progress: ProgressFn | None) -> Results:
+    """``stalwart_evaluate`` with the eval options ``options`` ((key, text value) pairs, as
+    ``stalwart_eval_options_set`` takes them); the counts in a :class:`Results` without run ids.
+    A ``progress`` callback that raises stops the evaluation after the current batch and its
+    exception is re-raised here (Ctrl-C as :class:`KeyboardInterrupt`); what was committed stays."""
     handle = _lib.EvalOptionsPtr()
     _lib.lib.stalwart_eval_options_create(ctypes.byref(handle))
     interrupted = []
     try:
-        for key, value in opts.items():
-            if value is not None:
-                _lib.lib.stalwart_eval_options_set(handle, key.encode(), _text(value).encode())
+        for key, value in options:
+            _lib.lib.stalwart_eval_options_set(handle, key.encode(), value.encode())
 
         def on_progress(_user, run, runs, done, total, ips):
             try:
@@ -140,15 +153,16 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, *, db: str | os.
         if isinstance(interrupted[0], Exception):
             raise interrupted[0]
         raise KeyboardInterrupt("evaluation stopped; the committed batches are in the database, call again to resume")
-    res = Results(db=os.fspath(db), evaluated=ev.value, resumed=re_.value, skipped=sk.value)
+    return Results(db=os.fspath(db), evaluated=ev.value, resumed=re_.value, skipped=sk.value)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file (how the results database identifies a model)."""
     digest = hashlib.sha256()
-    with open(model, "rb") as f:
+    with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-    ids = res._query("SELECT runs.id FROM runs JOIN models ON models.id = runs.model_id "
-                     "WHERE runs.data_root = ? AND models.sha256 = ? ORDER BY runs.id", (os.fspath(data), digest.hexdigest()))
-    res.run_ids = [r["id"] for r in ids]
-    return res
+    return digest.hexdigest()
 
 
 def report(db: str | os.PathLike, html: str | os.PathLike, *, json: str | os.PathLike | None = None,

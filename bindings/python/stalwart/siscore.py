@@ -14,10 +14,9 @@ Foregrounds without alpha are pasted opaque. Generated images are JPEGs of quali
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -166,7 +165,7 @@ def evaluate(model: str | os.PathLike, *, preset: str = "size", samples: str | o
     ``jpeg=False``. Labels are ImageNet-1k indices, scored 1000-way. Results (per image, and the
     per-factor aggregates read by :func:`scores`) go to the SQLite ``db``; returns
     :class:`stalwart.evaluate.Results`."""
-    from .evaluate import Results
+    from .evaluate import _run, file_sha256
 
     data = Path(samples) if samples is not None else DEFAULT_SAMPLES
     opts: list[tuple[str, str]] = [("siscore", preset)]
@@ -180,36 +179,12 @@ def evaluate(model: str | os.PathLike, *, preset: str = "size", samples: str | o
     opts += [("batch", str(int(batch))), ("threads", str(int(threads))), ("workers", str(int(workers)))]
     if limit is not None:
         opts.append(("limit", str(int(limit))))
-    handle = _lib.EvalOptionsPtr()
-    _lib.lib.stalwart_eval_options_create(ctypes.byref(handle))
-    try:
-        for k, v in opts:
-            _lib.lib.stalwart_eval_options_set(handle, k.encode(), v.encode())
-
-        def on_progress(_user, run, runs, done, total, ips):
-            if progress is not None:
-                try:
-                    progress(run, runs, done, total, ips)
-                except Exception:  # a failing callback stops the run
-                    return 1
-            return 0
-
-        callback = _lib.EVAL_PROGRESS(on_progress)
-        ev, re_, sk = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
-        _lib.lib.stalwart_evaluate(os.fsencode(model), os.fsencode(data), os.fsencode(db), handle, callback, None,
-                                   ctypes.byref(ev), ctypes.byref(re_), ctypes.byref(sk))
-    finally:
-        _lib.lib.stalwart_eval_options_free(handle)
-    res = Results(db=os.fspath(db), evaluated=ev.value, resumed=re_.value, skipped=sk.value)
-    digest = hashlib.sha256()
-    with open(model, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    res = _run(model, data, db, opts, progress)
     # The runs of this sweep: data_root is "<samples>#siscore-<digest of the sweep>"; the most
     # recently finished one per resolution belongs to this call.
     rows = res._query("SELECT runs.id, runs.data_root, runs.finished FROM runs JOIN models ON models.id = runs.model_id "
                       "WHERE runs.data_root LIKE ? AND models.sha256 = ? ORDER BY runs.id",
-                      (os.fspath(data).replace("%", "\\%") + "#siscore-%", digest.hexdigest()))
+                      (os.fspath(data).replace("%", "\\%") + "#siscore-%", file_sha256(model)))
     if rows:
         latest = max(rows, key=lambda r: (r["finished"] or "", r["id"]))["data_root"]
         res.run_ids = [r["id"] for r in rows if r["data_root"] == latest]
