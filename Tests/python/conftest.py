@@ -18,6 +18,7 @@ worker; useful under a debugger).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,16 @@ from shared import fixtures_dir  # noqa: E402
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def cli() -> str:
+    """Path of the ``stalwart`` executable (``$STALWART_CLI`` or the release build); skips the
+    test when it is absent."""
+    path = os.environ.get("STALWART_CLI", str(REPO / ".build" / "release" / "stalwart"))
+    if not os.path.exists(path):
+        pytest.skip("stalwart CLI not built")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 path-derived key, independent of threads, resumable, never a half-written file."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
@@ -18,14 +17,6 @@ def fnv1a64(s: str) -> int:
     for b in s.encode():
         h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return h
-
-
-@pytest.fixture
-def cli(repo_root):
-    path = os.environ.get("STALWART_CLI", str(repo_root / ".build" / "release" / "stalwart"))
-    if not os.path.exists(path):
-        pytest.skip("stalwart CLI not built")
-    return path
 
 
 def test_corrupt_folder(cli, tmp_path):

@@ -9,7 +9,6 @@ SIGKILL at random points and resumed must equal an uninterrupted run row for row
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -28,14 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "models" / "efficientnet_lite0.onnx"
 PHOTOS = REPO / "examples" / "data"
 CORRUPTIONS = "fog,contrast,gaussian_noise"
-
-
-@pytest.fixture(scope="module")
-def cli():
-    path = os.environ.get("STALWART_CLI", str(REPO / ".build" / "release" / "stalwart"))
-    if not os.path.exists(path):
-        pytest.skip("stalwart CLI not built")
-    return path
 
 
 def wnids() -> list[str]:

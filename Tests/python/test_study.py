@@ -19,7 +19,7 @@ from scipy import stats
 
 import transfer_oracle as O
 from digits import export_digits
-from test_transfer_cli import REPO, cli, feature_model, run  # noqa: F401  (cli is a fixture)
+from test_transfer_cli import REPO, feature_model, run
 
 PHOTOS = REPO / "examples" / "data"
 
