@@ -157,52 +157,112 @@ func {p}FinishRow(_ v0: {V}, _ v1: {V}, _ c: UnsafeMutablePointer<Float>,
     }}
 }}
 
-/// The {MR}×{NR} microkernel: C[0..<mr, 0..<nr] = epilogue(Σ_p A[p] ⊗ B[p]).
+/// The {MR}×{NR} microkernels: C[0..<mr, 0..<nr] = epilogue(Σ_p A[p] ⊗ B[p]), and their tails
+/// R×{NR} and R×{L} (even R < {MR}; `mr` ≤ R, `nr` ≤ the tile's columns) for ragged panels.
 /// `a`: packed A micro-panel, {MR} floats per p (rows ≥ mr are zero padding).
-/// `b`: B micro-panel, {NR} floats per p, row p at `b + p·bStride` (unaligned is fine; must
-/// hold {NR} readable floats per p even when nr < {NR}). `res` has the layout of C (ldc).
-@inline(never)
-func {p}Kernel{MR}x{NR}(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
-                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
-                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {{
+/// `b`: B micro-panel, {NR} floats per p (unaligned is fine; must hold {NR} readable floats per
+/// p even when nr < {NR}): row p at `b + p·bStride` ({p}Kernel{MR}x{NR}) or at `b + offsets[p]`
+/// ({p}KernelIndirect{MR}x{NR}: direct convolution over a padded input, one offset per
+/// (channel, tap)). `res` has the layout of C (ldc).
 """)
-    for r in range(MR):
-        w(f"    var c{r}_0 = {V}(), c{r}_1 = {V}()")
-    w(f"""    var pa = a
+    # Full tile (MR rows, two vectors) and tail tiles for ragged edges: R rows (even R < MR) and/or
+    # one vector, so a panel with few valid rows or columns does not pay for a full tile's FMAs.
+    tiles = [(R, nv) for R in range(MR, 0, -2) for nv in (2, 1)]
+    def kname(R, nv, indirect):
+        return f"{p}Kernel{'Indirect' if indirect else ''}{R}x{nv*L}"
+    for indirect in (False, True):
+        for (R, nv) in tiles:
+            bparam = "_ offsets: UnsafePointer<Int>" if indirect else "_ bStride: Int"
+            w(f"""@inline(never)
+func {kname(R, nv, indirect)}(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, {bparam},
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {{""")
+            for r in range(R):
+                w(f"    var c{r}_0 = {V}()" + (f", c{r}_1 = {V}()" if nv == 2 else ""))
+            if indirect:
+                w(f"""    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {{
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: {V}.self)""")
+                if nv == 2: w(f"""        let b1 = row.loadUnaligned(fromByteOffset: {L*4}, as: {V}.self)""")
+            else:
+                w(f"""    var pa = a
     var pb = UnsafeRawPointer(b)
     let step = bStride &* 4
     var p = 0
     while p < k {{
-        let b0 = pb.loadUnaligned(as: {V}.self)
-        let b1 = pb.loadUnaligned(fromByteOffset: {L*4}, as: {V}.self)""")
-    for r in range(MR):
-        w(f"        let a{r} = {V}(repeating: pa[{r}])")
-        w(f"        c{r}_0 = c{r}_0.addingProduct(a{r}, b0); c{r}_1 = c{r}_1.addingProduct(a{r}, b1)")
-    w(f"""        pa += {MR}
-        pb += step
+        let b0 = pb.loadUnaligned(as: {V}.self)""")
+                if nv == 2: w(f"""        let b1 = pb.loadUnaligned(fromByteOffset: {L*4}, as: {V}.self)""")
+            for r in range(R):
+                w(f"        let a{r} = {V}(repeating: pa[{r}])")
+                if nv == 2:
+                    w(f"        c{r}_0 = c{r}_0.addingProduct(a{r}, b0); c{r}_1 = c{r}_1.addingProduct(a{r}, b1)")
+                else:
+                    w(f"        c{r}_0 = c{r}_0.addingProduct(a{r}, b0)")
+            w(f"""        pa += {MR}""" + ("" if indirect else """
+        pb += step""") + """
         p += 1
-    }}""")
-    for r in range(MR):
-        w(f"""    if mr > {r} {{
+    }""")
+            for r in range(R):
+                w(f"""    if mr > {r} {{
         var bv: Float = 0
         if let bp = bias {{ bv = bp[{r}] }}
         var rp: UnsafePointer<Float>? = nil
         if let rs = res {{ rp = rs + {r} &* ldc }}
-        {p}FinishRow(c{r}_0, c{r}_1, c + {r} &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+        {p}FinishRow(c{r}_0, {f"c{r}_1" if nv == 2 else f"{V}()"}, c + {r} &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
     }}""")
-    w("}")
-    w(f"""
-/// Rows of A per microkernel panel and columns of B per panel for this ISA.
+            w("}\n")
+        # Dispatch on the valid rows and columns of one panel.
+        bparam = "_ offsets: UnsafePointer<Int>" if indirect else "_ bStride: Int"
+        barg = "offsets" if indirect else "bStride"
+        fname = f"{p}Tile{'Indirect' if indirect else ''}"
+        w(f"""/// One {MR}×{NR} panel product through the smallest tile covering `mr` rows and `nr` columns.
+@inline(__always)
+func {fname}(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, {bparam},
+             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+             _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {{
+    if nr > {L} {{""")
+        for nvv in (2, 1):
+            if nvv == 1:
+                w("    } else {")
+            first = True
+            for R in range(MR, 0, -2):
+                call = f"{kname(R, nvv, indirect)}(k, a, b, {barg}, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1)"
+                if first:
+                    w(f"        if mr > {R - 2} {{ {call} }}")
+                    first = False
+                elif R > 2:
+                    w(f"        else if mr > {R - 2} {{ {call} }}")
+                else:
+                    w(f"        else {{ {call} }}")
+        w("""    }
+}
+""")
+    w(f"""/// Rows of A per microkernel panel and columns of B per panel for this ISA.
 public let {p}GemmMR = {MR}
 public let {p}GemmNR = {NR}
-
-/// Macro kernel: C[0..<m, 0..<n] = epilogue(A · B) over one k-block.
+""")
+    for indirect in (False, True):
+        if indirect:
+            doc = f"""/// Macro kernel of a direct convolution: as `{p}GemmBlock`, but row p of B panel j is at
+/// `b + j·bPanelStride + offsets[p]` (floats); the kernels read {NR} floats of every row."""
+            sig = "b: UnsafePointer<Float>, bPanelStride: Int, offsets: UnsafePointer<Int>,"
+            call = f"{p}TileIndirect(k, ap, bp, offsets,"
+            fname = f"{p}GemmBlockIndirect"
+        else:
+            doc = f"""/// Macro kernel: C[0..<m, 0..<n] = epilogue(A · B) over one k-block.
 /// `a`: packed A panels ({MR} rows each, panel i at `a + i·aPanelStride`, {MR} floats per p).
 /// `b`: B panels ({NR} columns each, panel j at `b + j·bPanelStride`, row p at `+ p·bStride`).
-/// `bias`: per-row values for rows 0..<m or nil; `residual`: laid out like C or nil.
-public func {p}GemmBlock(m: Int, n: Int, k: Int,
+/// `bias`: per-row values for rows 0..<m or nil; `residual`: laid out like C or nil."""
+            sig = "b: UnsafePointer<Float>, bPanelStride: Int, bStride: Int,"
+            call = f"{p}Tile(k, ap, bp, bStride,"
+            fname = f"{p}GemmBlock"
+        w(f"""{doc}
+public func {fname}(m: Int, n: Int, k: Int,
                         a: UnsafePointer<Float>, aPanelStride: Int,
-                        b: UnsafePointer<Float>, bPanelStride: Int, bStride: Int,
+                        {sig}
                         c: UnsafeMutablePointer<Float>, ldc: Int,
                         bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                         alpha: Float, beta: Float, act: Int, p0: Float, p1: Float) {{
@@ -218,7 +278,7 @@ public func {p}GemmBlock(m: Int, n: Int, k: Int,
             let nr = n &- j < {NR} ? n &- j : {NR}
             var rp: UnsafePointer<Float>? = nil
             if let rs = residual {{ rp = rs + (i &* ldc &+ j) }}
-            {p}Kernel{MR}x{NR}(k, ap, bp, bStride, c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
+            {call} c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
             j &+= {NR}
             bp += bPanelStride
         }}
@@ -226,8 +286,8 @@ public func {p}GemmBlock(m: Int, n: Int, k: Int,
         ap += aPanelStride
     }}
 }}
-
-/// Σ_{{i < n}} a[i] · b[i] (four vector accumulators, then lanes summed in order).
+""")
+    w(f"""/// Σ_{{i < n}} a[i] · b[i] (four vector accumulators, then lanes summed in order).
 public func {p}Dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {{
     let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
     var s0 = {V}(), s1 = {V}(), s2 = {V}(), s3 = {V}()

@@ -147,15 +147,18 @@ func avx2FinishRow(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ c: UnsafeMutablePoi
     }
 }
 
-/// The 6×16 microkernel: C[0..<mr, 0..<nr] = epilogue(Σ_p A[p] ⊗ B[p]).
+/// The 6×16 microkernels: C[0..<mr, 0..<nr] = epilogue(Σ_p A[p] ⊗ B[p]), and their tails
+/// R×16 and R×8 (even R < 6; `mr` ≤ R, `nr` ≤ the tile's columns) for ragged panels.
 /// `a`: packed A micro-panel, 6 floats per p (rows ≥ mr are zero padding).
-/// `b`: B micro-panel, 16 floats per p, row p at `b + p·bStride` (unaligned is fine; must
-/// hold 16 readable floats per p even when nr < 16). `res` has the layout of C (ldc).
+/// `b`: B micro-panel, 16 floats per p (unaligned is fine; must hold 16 readable floats per
+/// p even when nr < 16): row p at `b + p·bStride` (avx2Kernel6x16) or at `b + offsets[p]`
+/// (avx2KernelIndirect6x16: direct convolution over a padded input, one offset per
+/// (channel, tap)). `res` has the layout of C (ldc).
+
 @inline(never)
 func avx2Kernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
                      _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
-
     var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
     var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
@@ -229,6 +232,633 @@ func avx2Kernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Floa
     }
 }
 
+@inline(never)
+func avx2Kernel6x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>()
+    var c5_0 = SIMD8<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD8<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD8<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD8<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD8<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        pa += 6
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, SIMD8<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, SIMD8<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx2FinishRow(c2_0, SIMD8<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx2FinishRow(c3_0, SIMD8<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx2FinishRow(c4_0, SIMD8<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx2FinishRow(c5_0, SIMD8<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2Kernel4x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD8<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD8<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD8<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        pa += 6
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx2FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx2FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2Kernel4x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD8<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD8<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        pa += 6
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, SIMD8<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, SIMD8<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx2FinishRow(c2_0, SIMD8<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx2FinishRow(c3_0, SIMD8<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2Kernel2x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD8<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        pa += 6
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2Kernel2x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        pa += 6
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, SIMD8<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, SIMD8<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+/// One 6×16 panel product through the smallest tile covering `mr` rows and `nr` columns.
+@inline(__always)
+func avx2Tile(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+             _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    if nr > 8 {
+        if mr > 4 { avx2Kernel6x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx2Kernel4x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx2Kernel2x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    } else {
+        if mr > 4 { avx2Kernel6x8(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx2Kernel4x8(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx2Kernel2x8(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    }
+}
+
+@inline(never)
+func avx2KernelIndirect6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
+    var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD8<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD8<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD8<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD8<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        pa += 6
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx2FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx2FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx2FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx2FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2KernelIndirect6x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>()
+    var c5_0 = SIMD8<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD8<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD8<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD8<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD8<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        pa += 6
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, SIMD8<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, SIMD8<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx2FinishRow(c2_0, SIMD8<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx2FinishRow(c3_0, SIMD8<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx2FinishRow(c4_0, SIMD8<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx2FinishRow(c5_0, SIMD8<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2KernelIndirect4x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD8<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD8<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        pa += 6
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx2FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx2FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2KernelIndirect4x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD8<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD8<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        pa += 6
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, SIMD8<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, SIMD8<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx2FinishRow(c2_0, SIMD8<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx2FinishRow(c3_0, SIMD8<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2KernelIndirect2x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        pa += 6
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx2KernelIndirect2x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD8<Float>.self)
+        let a0 = SIMD8<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD8<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        pa += 6
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx2FinishRow(c0_0, SIMD8<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx2FinishRow(c1_0, SIMD8<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+/// One 6×16 panel product through the smallest tile covering `mr` rows and `nr` columns.
+@inline(__always)
+func avx2TileIndirect(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+             _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    if nr > 8 {
+        if mr > 4 { avx2KernelIndirect6x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx2KernelIndirect4x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx2KernelIndirect2x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    } else {
+        if mr > 4 { avx2KernelIndirect6x8(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx2KernelIndirect4x8(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx2KernelIndirect2x8(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    }
+}
+
 /// Rows of A per microkernel panel and columns of B per panel for this ISA.
 public let avx2GemmMR = 6
 public let avx2GemmNR = 16
@@ -255,7 +885,36 @@ public func avx2GemmBlock(m: Int, n: Int, k: Int,
             let nr = n &- j < 16 ? n &- j : 16
             var rp: UnsafePointer<Float>? = nil
             if let rs = residual { rp = rs + (i &* ldc &+ j) }
-            avx2Kernel6x16(k, ap, bp, bStride, c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
+            avx2Tile(k, ap, bp, bStride, c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
+            j &+= 16
+            bp += bPanelStride
+        }
+        i &+= 6
+        ap += aPanelStride
+    }
+}
+
+/// Macro kernel of a direct convolution: as `avx2GemmBlock`, but row p of B panel j is at
+/// `b + j·bPanelStride + offsets[p]` (floats); the kernels read 16 floats of every row.
+public func avx2GemmBlockIndirect(m: Int, n: Int, k: Int,
+                        a: UnsafePointer<Float>, aPanelStride: Int,
+                        b: UnsafePointer<Float>, bPanelStride: Int, offsets: UnsafePointer<Int>,
+                        c: UnsafeMutablePointer<Float>, ldc: Int,
+                        bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                        alpha: Float, beta: Float, act: Int, p0: Float, p1: Float) {
+    var i = 0
+    var ap = a
+    while i < m {
+        let mr = m &- i < 6 ? m &- i : 6
+        var bi: UnsafePointer<Float>? = nil
+        if let bs = bias { bi = bs + i }
+        var j = 0
+        var bp = b
+        while j < n {
+            let nr = n &- j < 16 ? n &- j : 16
+            var rp: UnsafePointer<Float>? = nil
+            if let rs = residual { rp = rs + (i &* ldc &+ j) }
+            avx2TileIndirect(k, ap, bp, offsets, c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
             j &+= 16
             bp += bPanelStride
         }

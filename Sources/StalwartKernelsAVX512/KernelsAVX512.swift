@@ -147,15 +147,18 @@ func avx512FinishRow(_ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ c: UnsafeMutabl
     }
 }
 
-/// The 14×32 microkernel: C[0..<mr, 0..<nr] = epilogue(Σ_p A[p] ⊗ B[p]).
+/// The 14×32 microkernels: C[0..<mr, 0..<nr] = epilogue(Σ_p A[p] ⊗ B[p]), and their tails
+/// R×32 and R×16 (even R < 14; `mr` ≤ R, `nr` ≤ the tile's columns) for ragged panels.
 /// `a`: packed A micro-panel, 14 floats per p (rows ≥ mr are zero padding).
-/// `b`: B micro-panel, 32 floats per p, row p at `b + p·bStride` (unaligned is fine; must
-/// hold 32 readable floats per p even when nr < 32). `res` has the layout of C (ldc).
+/// `b`: B micro-panel, 32 floats per p (unaligned is fine; must hold 32 readable floats per
+/// p even when nr < 32): row p at `b + p·bStride` (avx512Kernel14x32) or at `b + offsets[p]`
+/// (avx512KernelIndirect14x32: direct convolution over a padded input, one offset per
+/// (channel, tap)). `res` has the layout of C (ldc).
+
 @inline(never)
 func avx512Kernel14x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
                      _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
-
     var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
     var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
     var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
@@ -309,6 +312,2585 @@ func avx512Kernel14x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
     }
 }
 
+@inline(never)
+func avx512Kernel14x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>()
+    var c13_0 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0)
+        let a10 = SIMD16<Float>(repeating: pa[10])
+        c10_0 = c10_0.addingProduct(a10, b0)
+        let a11 = SIMD16<Float>(repeating: pa[11])
+        c11_0 = c11_0.addingProduct(a11, b0)
+        let a12 = SIMD16<Float>(repeating: pa[12])
+        c12_0 = c12_0.addingProduct(a12, b0)
+        let a13 = SIMD16<Float>(repeating: pa[13])
+        c13_0 = c13_0.addingProduct(a13, b0)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, SIMD16<Float>(), c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, SIMD16<Float>(), c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 10 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[10] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 10 &* ldc }
+        avx512FinishRow(c10_0, SIMD16<Float>(), c + 10 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 11 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[11] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 11 &* ldc }
+        avx512FinishRow(c11_0, SIMD16<Float>(), c + 11 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 12 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[12] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 12 &* ldc }
+        avx512FinishRow(c12_0, SIMD16<Float>(), c + 12 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 13 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[13] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 13 &* ldc }
+        avx512FinishRow(c13_0, SIMD16<Float>(), c + 13 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel12x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0); c8_1 = c8_1.addingProduct(a8, b1)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0); c9_1 = c9_1.addingProduct(a9, b1)
+        let a10 = SIMD16<Float>(repeating: pa[10])
+        c10_0 = c10_0.addingProduct(a10, b0); c10_1 = c10_1.addingProduct(a10, b1)
+        let a11 = SIMD16<Float>(repeating: pa[11])
+        c11_0 = c11_0.addingProduct(a11, b0); c11_1 = c11_1.addingProduct(a11, b1)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, c6_1, c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, c7_1, c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, c8_1, c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, c9_1, c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 10 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[10] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 10 &* ldc }
+        avx512FinishRow(c10_0, c10_1, c + 10 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 11 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[11] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 11 &* ldc }
+        avx512FinishRow(c11_0, c11_1, c + 11 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel12x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0)
+        let a10 = SIMD16<Float>(repeating: pa[10])
+        c10_0 = c10_0.addingProduct(a10, b0)
+        let a11 = SIMD16<Float>(repeating: pa[11])
+        c11_0 = c11_0.addingProduct(a11, b0)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, SIMD16<Float>(), c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, SIMD16<Float>(), c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 10 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[10] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 10 &* ldc }
+        avx512FinishRow(c10_0, SIMD16<Float>(), c + 10 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 11 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[11] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 11 &* ldc }
+        avx512FinishRow(c11_0, SIMD16<Float>(), c + 11 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel10x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0); c8_1 = c8_1.addingProduct(a8, b1)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0); c9_1 = c9_1.addingProduct(a9, b1)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, c6_1, c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, c7_1, c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, c8_1, c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, c9_1, c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel10x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, SIMD16<Float>(), c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, SIMD16<Float>(), c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel8x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, c6_1, c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, c7_1, c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel8x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel6x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel4x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel4x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel2x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512Kernel2x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride &* 4
+    var p = 0
+    while p < k {
+        let b0 = pb.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        pa += 14
+        pb += step
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+/// One 14×32 panel product through the smallest tile covering `mr` rows and `nr` columns.
+@inline(__always)
+func avx512Tile(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
+             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+             _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    if nr > 16 {
+        if mr > 12 { avx512Kernel14x32(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 10 { avx512Kernel12x32(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 8 { avx512Kernel10x32(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 6 { avx512Kernel8x32(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 4 { avx512Kernel6x32(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx512Kernel4x32(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx512Kernel2x32(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    } else {
+        if mr > 12 { avx512Kernel14x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 10 { avx512Kernel12x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 8 { avx512Kernel10x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 6 { avx512Kernel8x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 4 { avx512Kernel6x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx512Kernel4x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx512Kernel2x16(k, a, b, bStride, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect14x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>(), c12_1 = SIMD16<Float>()
+    var c13_0 = SIMD16<Float>(), c13_1 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0); c8_1 = c8_1.addingProduct(a8, b1)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0); c9_1 = c9_1.addingProduct(a9, b1)
+        let a10 = SIMD16<Float>(repeating: pa[10])
+        c10_0 = c10_0.addingProduct(a10, b0); c10_1 = c10_1.addingProduct(a10, b1)
+        let a11 = SIMD16<Float>(repeating: pa[11])
+        c11_0 = c11_0.addingProduct(a11, b0); c11_1 = c11_1.addingProduct(a11, b1)
+        let a12 = SIMD16<Float>(repeating: pa[12])
+        c12_0 = c12_0.addingProduct(a12, b0); c12_1 = c12_1.addingProduct(a12, b1)
+        let a13 = SIMD16<Float>(repeating: pa[13])
+        c13_0 = c13_0.addingProduct(a13, b0); c13_1 = c13_1.addingProduct(a13, b1)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, c6_1, c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, c7_1, c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, c8_1, c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, c9_1, c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 10 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[10] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 10 &* ldc }
+        avx512FinishRow(c10_0, c10_1, c + 10 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 11 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[11] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 11 &* ldc }
+        avx512FinishRow(c11_0, c11_1, c + 11 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 12 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[12] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 12 &* ldc }
+        avx512FinishRow(c12_0, c12_1, c + 12 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 13 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[13] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 13 &* ldc }
+        avx512FinishRow(c13_0, c13_1, c + 13 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect14x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>()
+    var c13_0 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0)
+        let a10 = SIMD16<Float>(repeating: pa[10])
+        c10_0 = c10_0.addingProduct(a10, b0)
+        let a11 = SIMD16<Float>(repeating: pa[11])
+        c11_0 = c11_0.addingProduct(a11, b0)
+        let a12 = SIMD16<Float>(repeating: pa[12])
+        c12_0 = c12_0.addingProduct(a12, b0)
+        let a13 = SIMD16<Float>(repeating: pa[13])
+        c13_0 = c13_0.addingProduct(a13, b0)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, SIMD16<Float>(), c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, SIMD16<Float>(), c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 10 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[10] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 10 &* ldc }
+        avx512FinishRow(c10_0, SIMD16<Float>(), c + 10 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 11 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[11] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 11 &* ldc }
+        avx512FinishRow(c11_0, SIMD16<Float>(), c + 11 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 12 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[12] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 12 &* ldc }
+        avx512FinishRow(c12_0, SIMD16<Float>(), c + 12 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 13 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[13] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 13 &* ldc }
+        avx512FinishRow(c13_0, SIMD16<Float>(), c + 13 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect12x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0); c8_1 = c8_1.addingProduct(a8, b1)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0); c9_1 = c9_1.addingProduct(a9, b1)
+        let a10 = SIMD16<Float>(repeating: pa[10])
+        c10_0 = c10_0.addingProduct(a10, b0); c10_1 = c10_1.addingProduct(a10, b1)
+        let a11 = SIMD16<Float>(repeating: pa[11])
+        c11_0 = c11_0.addingProduct(a11, b0); c11_1 = c11_1.addingProduct(a11, b1)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, c6_1, c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, c7_1, c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, c8_1, c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, c9_1, c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 10 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[10] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 10 &* ldc }
+        avx512FinishRow(c10_0, c10_1, c + 10 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 11 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[11] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 11 &* ldc }
+        avx512FinishRow(c11_0, c11_1, c + 11 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect12x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0)
+        let a10 = SIMD16<Float>(repeating: pa[10])
+        c10_0 = c10_0.addingProduct(a10, b0)
+        let a11 = SIMD16<Float>(repeating: pa[11])
+        c11_0 = c11_0.addingProduct(a11, b0)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, SIMD16<Float>(), c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, SIMD16<Float>(), c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 10 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[10] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 10 &* ldc }
+        avx512FinishRow(c10_0, SIMD16<Float>(), c + 10 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 11 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[11] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 11 &* ldc }
+        avx512FinishRow(c11_0, SIMD16<Float>(), c + 11 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect10x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0); c8_1 = c8_1.addingProduct(a8, b1)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0); c9_1 = c9_1.addingProduct(a9, b1)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, c6_1, c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, c7_1, c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, c8_1, c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, c9_1, c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect10x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        let a8 = SIMD16<Float>(repeating: pa[8])
+        c8_0 = c8_0.addingProduct(a8, b0)
+        let a9 = SIMD16<Float>(repeating: pa[9])
+        c9_0 = c9_0.addingProduct(a9, b0)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 8 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[8] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 8 &* ldc }
+        avx512FinishRow(c8_0, SIMD16<Float>(), c + 8 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 9 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[9] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 9 &* ldc }
+        avx512FinishRow(c9_0, SIMD16<Float>(), c + 9 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect8x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, c6_1, c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, c7_1, c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect8x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        let a6 = SIMD16<Float>(repeating: pa[6])
+        c6_0 = c6_0.addingProduct(a6, b0)
+        let a7 = SIMD16<Float>(repeating: pa[7])
+        c7_0 = c7_0.addingProduct(a7, b0)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 6 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[6] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 6 &* ldc }
+        avx512FinishRow(c6_0, SIMD16<Float>(), c + 6 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 7 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[7] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 7 &* ldc }
+        avx512FinishRow(c7_0, SIMD16<Float>(), c + 7 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect6x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, c4_1, c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, c5_1, c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        let a4 = SIMD16<Float>(repeating: pa[4])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        let a5 = SIMD16<Float>(repeating: pa[5])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 4 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[4] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 4 &* ldc }
+        avx512FinishRow(c4_0, SIMD16<Float>(), c + 4 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 5 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[5] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 5 &* ldc }
+        avx512FinishRow(c5_0, SIMD16<Float>(), c + 5 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect4x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, c2_1, c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, c3_1, c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect4x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        let a2 = SIMD16<Float>(repeating: pa[2])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        let a3 = SIMD16<Float>(repeating: pa[3])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 2 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[2] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 2 &* ldc }
+        avx512FinishRow(c2_0, SIMD16<Float>(), c + 2 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 3 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[3] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 3 &* ldc }
+        avx512FinishRow(c3_0, SIMD16<Float>(), c + 3 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect2x32(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let b1 = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, c0_1, c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, c1_1, c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+@inline(never)
+func avx512KernelIndirect2x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                     _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var pa = a
+    let pb = UnsafeRawPointer(b)
+    var p = 0
+    while p < k {
+        let row = pb + offsets[p] &* 4
+        let b0 = row.loadUnaligned(as: SIMD16<Float>.self)
+        let a0 = SIMD16<Float>(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        let a1 = SIMD16<Float>(repeating: pa[1])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        pa += 14
+        p += 1
+    }
+    if mr > 0 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[0] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 0 &* ldc }
+        avx512FinishRow(c0_0, SIMD16<Float>(), c + 0 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+    if mr > 1 {
+        var bv: Float = 0
+        if let bp = bias { bv = bp[1] }
+        var rp: UnsafePointer<Float>? = nil
+        if let rs = res { rp = rs + 1 &* ldc }
+        avx512FinishRow(c1_0, SIMD16<Float>(), c + 1 &* ldc, rp, bv, nr, alpha, beta, act, p0, p1)
+    }
+}
+
+/// One 14×32 panel product through the smallest tile covering `mr` rows and `nr` columns.
+@inline(__always)
+func avx512TileIndirect(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+             _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ alpha: Float, _ beta: Float, _ act: Int, _ p0: Float, _ p1: Float) {
+    if nr > 16 {
+        if mr > 12 { avx512KernelIndirect14x32(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 10 { avx512KernelIndirect12x32(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 8 { avx512KernelIndirect10x32(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 6 { avx512KernelIndirect8x32(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 4 { avx512KernelIndirect6x32(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx512KernelIndirect4x32(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx512KernelIndirect2x32(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    } else {
+        if mr > 12 { avx512KernelIndirect14x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 10 { avx512KernelIndirect12x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 8 { avx512KernelIndirect10x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 6 { avx512KernelIndirect8x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 4 { avx512KernelIndirect6x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else if mr > 2 { avx512KernelIndirect4x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+        else { avx512KernelIndirect2x16(k, a, b, offsets, c, ldc, mr, nr, bias, res, alpha, beta, act, p0, p1) }
+    }
+}
+
 /// Rows of A per microkernel panel and columns of B per panel for this ISA.
 public let avx512GemmMR = 14
 public let avx512GemmNR = 32
@@ -335,7 +2917,36 @@ public func avx512GemmBlock(m: Int, n: Int, k: Int,
             let nr = n &- j < 32 ? n &- j : 32
             var rp: UnsafePointer<Float>? = nil
             if let rs = residual { rp = rs + (i &* ldc &+ j) }
-            avx512Kernel14x32(k, ap, bp, bStride, c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
+            avx512Tile(k, ap, bp, bStride, c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
+            j &+= 32
+            bp += bPanelStride
+        }
+        i &+= 14
+        ap += aPanelStride
+    }
+}
+
+/// Macro kernel of a direct convolution: as `avx512GemmBlock`, but row p of B panel j is at
+/// `b + j·bPanelStride + offsets[p]` (floats); the kernels read 32 floats of every row.
+public func avx512GemmBlockIndirect(m: Int, n: Int, k: Int,
+                        a: UnsafePointer<Float>, aPanelStride: Int,
+                        b: UnsafePointer<Float>, bPanelStride: Int, offsets: UnsafePointer<Int>,
+                        c: UnsafeMutablePointer<Float>, ldc: Int,
+                        bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                        alpha: Float, beta: Float, act: Int, p0: Float, p1: Float) {
+    var i = 0
+    var ap = a
+    while i < m {
+        let mr = m &- i < 14 ? m &- i : 14
+        var bi: UnsafePointer<Float>? = nil
+        if let bs = bias { bi = bs + i }
+        var j = 0
+        var bp = b
+        while j < n {
+            let nr = n &- j < 32 ? n &- j : 32
+            var rp: UnsafePointer<Float>? = nil
+            if let rs = residual { rp = rs + (i &* ldc &+ j) }
+            avx512TileIndirect(k, ap, bp, offsets, c + (i &* ldc &+ j), ldc, mr, nr, bi, rp, alpha, beta, act, p0, p1)
             j &+= 32
             bp += bPanelStride
         }

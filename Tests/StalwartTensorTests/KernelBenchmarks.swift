@@ -12,6 +12,12 @@ final class KernelBenchmarks: XCTestCase {
                           "set STALWART_BENCH=1 to run the kernel benchmarks")
     }
 
+    /// The kernel sets to time: every supported one, or only `STALWART_BENCH_ISA` when set.
+    var benchKernelSets: [KernelSet] {
+        let only = ProcessInfo.processInfo.environment["STALWART_BENCH_ISA"]
+        return S.kernelSets.filter { only == nil || $0.isa.rawValue == only }
+    }
+
     /// Best-of time in seconds of `body` (one warm-up call).
     func time(_ reps: Int = 7, _ body: () -> Void) -> Double {
         body()
@@ -32,7 +38,7 @@ final class KernelBenchmarks: XCTestCase {
     func testSgemm() {
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
-            for ks in S.kernelSets {
+            for ks in benchKernelSets {
                 for (m, n, k, tA, tB) in [(256, 256, 256, false, false), (512, 512, 512, false, false),
                                           (1024, 1024, 1024, false, false), (256, 256, 256, true, true),
                                           (1, 1000, 1280, false, true), (64, 3136, 147, false, false)] {
@@ -55,16 +61,17 @@ final class KernelBenchmarks: XCTestCase {
 
     /// `pixelRows`: nil = the path `PackedConv2D` chooses, 0 = columns, `Int.max` = pixel rows.
     func conv(_ name: String, _ g: Conv2DGeometry, h: Int, w: Int, batch: Int = 1,
-              activation: FusedActivation = .relu, pixelRows: Int? = nil) throws {
+              activation: FusedActivation = .relu, pixelRows: Int? = nil, direct: Int? = nil) throws {
         guard let (oh, ow) = g.outputSize(h: h, w: w) else { return }
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
-            for ks in S.kernelSets {
+            for ks in benchKernelSets {
                 var rng = S.Rng(3)
                 let input = rng.floats(batch * g.inChannels * h * w)
                 let weights = rng.floats(g.outChannels * g.groupInChannels * g.kernelH * g.kernelW)
                 let c = try PackedConv2D(geometry: g, weights: weights, bias: nil, activation: activation, kernels: ks)
                 if let pixelRows { c.pixelRowsMaxPixels = pixelRows }
+                if let direct { c.directMode = direct }
                 let outCount = batch * g.outChannels * oh * ow
                 let out = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
                 defer { out.deallocate() }
@@ -74,7 +81,8 @@ final class KernelBenchmarks: XCTestCase {
                     c.run(input: input, output: out, residual: nil, batch: batch, h: h, w: w, scratch: scratch, pool: pool)
                 }
                 let macs = Double(outCount) * Double(g.groupInChannels * g.kernelH * g.kernelW)
-                let path = pixelRows.map { $0 == 0 ? " [columns]" : " [pixel rows]" } ?? ""
+                var path = pixelRows.map { $0 == 0 ? " [columns]" : " [pixel rows]" } ?? ""
+                if let direct { path = direct == 2 ? " [direct]" : path }
                 report("\(name)\(path) \(ks.isa) \(threads)T", flops: 2 * macs,
                        bytes: 4.0 * Double(input.count + outCount), seconds: t)
             }
@@ -93,6 +101,38 @@ final class KernelBenchmarks: XCTestCase {
                 try conv("r50 1x1 \(c)->\(4 * c) @\(hw)", Conv2DGeometry(inChannels: c, outChannels: 4 * c, kernelH: 1,
                          kernelW: 1), h: hw, w: hw, pixelRows: pr)
             }
+        }
+    }
+
+    /// ResNet-50's and EfficientNet's convolutions that are neither 1×1/stride 1 nor depthwise,
+    /// on the direct path, the columns path and (small images) pixel rows.
+    func testConvDirect() throws {
+        let layers: [(String, Conv2DGeometry, Int)] = [
+            ("r50 conv1 7x7s2 3->64", Conv2DGeometry(inChannels: 3, outChannels: 64, kernelH: 7, kernelW: 7, strideH: 2,
+                                                     strideW: 2, padTop: 3, padLeft: 3, padBottom: 3, padRight: 3), 224),
+            ("r50 3x3 64@56", Conv2DGeometry(inChannels: 64, outChannels: 64, kernelH: 3, kernelW: 3,
+                                             padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 56),
+            ("r50 3x3 128@28", Conv2DGeometry(inChannels: 128, outChannels: 128, kernelH: 3, kernelW: 3,
+                                              padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 28),
+            ("r50 3x3 256@14", Conv2DGeometry(inChannels: 256, outChannels: 256, kernelH: 3, kernelW: 3,
+                                              padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 14),
+            ("r50 3x3 512@7", Conv2DGeometry(inChannels: 512, outChannels: 512, kernelH: 3, kernelW: 3,
+                                             padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 7),
+            ("r50 3x3s2 128@56", Conv2DGeometry(inChannels: 128, outChannels: 128, kernelH: 3, kernelW: 3, strideH: 2,
+                                                strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 56),
+            ("r50 3x3s2 256@28", Conv2DGeometry(inChannels: 256, outChannels: 256, kernelH: 3, kernelW: 3, strideH: 2,
+                                                strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1), 28),
+            ("r50 1x1s2 512->1024 @28", Conv2DGeometry(inChannels: 512, outChannels: 1024, kernelH: 1, kernelW: 1,
+                                                       strideH: 2, strideW: 2), 28),
+            ("r50 1x1s2 256->512 @56", Conv2DGeometry(inChannels: 256, outChannels: 512, kernelH: 1, kernelW: 1,
+                                                      strideH: 2, strideW: 2), 56),
+            ("lite stem 3x3s2 3->32", Conv2DGeometry(inChannels: 3, outChannels: 32, kernelH: 3, kernelW: 3, strideH: 2,
+                                                     strideW: 2, padTop: 0, padLeft: 0, padBottom: 1, padRight: 1), 224),
+        ]
+        for (name, g, hw) in layers {
+            try conv(name, g, h: hw, w: hw, direct: 2)
+            try conv(name, g, h: hw, w: hw, pixelRows: 0, direct: 0)
+            if hw <= 14 { try conv(name, g, h: hw, w: hw, pixelRows: Int.max, direct: 0) }
         }
     }
 

@@ -15,6 +15,8 @@ enum KernelTestSupport {
             range.lowerBound + Int(next() % UInt64(range.count))
         }
         mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
+        /// True with probability ≈ p.
+        mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) < p * 1_000_000 }
     }
 
     /// Every kernel set this CPU can run, best first ("avx512", "avx2", "generic").

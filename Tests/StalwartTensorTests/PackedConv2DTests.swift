@@ -62,7 +62,7 @@ final class PackedConv2DTests: XCTestCase {
     ]
 
     func check(_ ks: KernelSet, _ c: Case, activation: FusedActivation, withBias: Bool, withResidual: Bool,
-               pool: ThreadPool, rng: inout S.Rng, pixelRows: Int? = nil,
+               pool: ThreadPool, rng: inout S.Rng, pixelRows: Int? = nil, direct: Int? = nil,
                file: StaticString = #filePath, line: UInt = #line) throws {
         let g = c.geometry
         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
@@ -77,6 +77,7 @@ final class PackedConv2DTests: XCTestCase {
         let conv = try PackedConv2D(geometry: g, weights: weights, bias: withBias ? bias : nil,
                                     activation: activation, kernels: ks)
         if let pixelRows { conv.pixelRowsMaxPixels = pixelRows }
+        if let direct { conv.directMode = direct }
         let bytes = conv.scratchByteCount(batch: c.batch, h: c.h, w: c.w, threads: pool.threadCount)
         let scratch = alignedAllocate(bytes)
         defer { free(scratch) }
@@ -103,23 +104,24 @@ final class PackedConv2DTests: XCTestCase {
         }
         let (w, wi) = S.worst(out, ref, scale: scale, tol: 1e-4)
         if w > 1 || out.contains(where: { $0.isNaN }) {
-            XCTFail("\(ks.isa) \(conv.path) pixel rows ≤ \(conv.pixelRowsMaxPixels) \(c) act \(activation) bias \(withBias) res \(withResidual): "
+            XCTFail("\(ks.isa) \(conv.path) pixel rows ≤ \(conv.pixelRowsMaxPixels) direct \(conv.directMode) \(c) act \(activation) bias \(withBias) res \(withResidual): "
                     + "worst \(w) at \(wi) got \(wi >= 0 ? out[wi] : .nan) want \(wi >= 0 ? ref[wi] : .nan)",
                     file: file, line: line)
         }
     }
 
-    /// Every case on the default paths, then with the pixel-rows path off (0) and forced (∞).
+    /// Every case on the default paths, then on each GEMM formulation forced: columns (pixel
+    /// rows and direct off), pixel rows, direct.
     func testAllCasesAllISAs() throws {
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
             for ks in S.kernelSets {
-                for pixelRows in [nil, 0, Int.max] {
+                for (pixelRows, direct) in [(nil, nil), (0, 0), (Int.max, 0), (0, 2)] as [(Int?, Int?)] {
                     var rng = S.Rng(1234)
                     for (i, c) in Self.cases.enumerated() {
                         let act = Self.activations[i % Self.activations.count]
                         try check(ks, c, activation: act, withBias: i % 2 == 0, withResidual: i % 3 != 1,
-                                  pool: pool, rng: &rng, pixelRows: pixelRows)
+                                  pool: pool, rng: &rng, pixelRows: pixelRows, direct: direct)
                     }
                 }
             }
@@ -147,6 +149,36 @@ final class PackedConv2DTests: XCTestCase {
         }
     }
 
+    /// The direct path's own edges: strides 2 and 3 (phase planes, some unused), dilation with
+    /// stride, asymmetric and oversized padding, kernels wider than the input, outputs of one
+    /// row or column, K over several 256-blocks, Cout not a multiple of 14, batches, one and two
+    /// threads (tiles split over output channels and columns), every activation over the shapes.
+    func testDirectPath() throws {
+        let shapes = [
+            Case(batch: 3, cin: 7, cout: 45, groups: 1, kh: 3, kw: 3, sh: 3, sw: 2, pads: (2, 0, 1, 2), h: 17, w: 23),
+            Case(batch: 1, cin: 5, cout: 9, groups: 1, kh: 3, kw: 2, sh: 2, sw: 2, dh: 2, dw: 3, pads: (1, 2, 0, 1), h: 13, w: 12),
+            Case(batch: 2, cin: 40, cout: 30, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 3, w: 41),
+            Case(batch: 1, cin: 3, cout: 17, groups: 1, kh: 5, kw: 5, pads: (4, 4, 4, 4), h: 2, w: 3),
+            Case(batch: 2, cin: 300, cout: 33, groups: 1, kh: 1, kw: 1, sh: 2, sw: 2, h: 9, w: 8),
+            Case(batch: 1, cin: 31, cout: 70, groups: 1, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 30, w: 1),
+            Case(batch: 1, cin: 2, cout: 64, groups: 1, kh: 7, kw: 7, sh: 2, sw: 2, pads: (3, 3, 3, 3), h: 25, w: 27),
+            Case(batch: 1, cin: 64, cout: 20, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 40, w: 37),
+        ]
+        for threads in [1, 2] {
+            let pool = ThreadPool(threads: threads)
+            for ks in S.kernelSets {
+                var rng = S.Rng(11)
+                for (n, c) in shapes.enumerated() {
+                    for i in [n, n + 3] {  // two activations per shape, all seven over the shapes
+                        let act = Self.activations[i % Self.activations.count]
+                        try check(ks, c, activation: act, withBias: i % 2 == 0, withResidual: i % 3 != 2, pool: pool,
+                                  rng: &rng, direct: 2)
+                    }
+                }
+            }
+        }
+    }
+
     /// A NaN input stays NaN through ReLU and ReLU6 on every path and ISA (ONNX Runtime
     /// propagates it; a `x > 0 ? x : 0` ReLU silently turned it into 0), and does not leak
     /// into outputs that do not read it.
@@ -159,7 +191,7 @@ final class PackedConv2DTests: XCTestCase {
         ]
         for ks in S.kernelSets {
             for c in shapes {
-                for pixelRows in [0, Int.max] {
+                for (pixelRows, direct) in [(0, 0), (Int.max, 0), (0, 2)] {
                     for act in [FusedActivation.relu, .clip(min: 0, max: 6)] {
                         let g = c.geometry
                         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case") }
@@ -169,6 +201,7 @@ final class PackedConv2DTests: XCTestCase {
                         let weights = rng.floats(c.cout * (c.cin / c.groups) * c.kh * c.kw)
                         let conv = try PackedConv2D(geometry: g, weights: weights, bias: nil, activation: act, kernels: ks)
                         conv.pixelRowsMaxPixels = pixelRows
+                        conv.directMode = direct
                         var out = [Float](repeating: 0, count: c.batch * c.cout * oh * ow)
                         out.withUnsafeMutableBufferPointer { op in
                             conv.run(input: input, output: op.baseAddress!, residual: nil, batch: c.batch, h: c.h, w: c.w,
@@ -178,7 +211,7 @@ final class PackedConv2DTests: XCTestCase {
                         // the first input channel feeds (all of them, or channel 0 when depthwise).
                         let fed = g.groups == 1 ? c.cout : 1
                         for co in 0..<fed {
-                            XCTAssertTrue(out[co * oh * ow].isNaN, "\(ks.isa) \(conv.path) \(act) pixel rows \(pixelRows) channel \(co)")
+                            XCTAssertTrue(out[co * oh * ow].isNaN, "\(ks.isa) \(conv.path) \(act) pixel rows \(pixelRows) direct \(direct) channel \(co)")
                         }
                         let imageFloats = c.cout * oh * ow
                         XCTAssertFalse(out[imageFloats...].contains { $0.isNaN }, "\(ks.isa) \(conv.path): NaN leaked into image 1")

@@ -89,6 +89,22 @@ final class SgemmTests: XCTestCase {
         }
     }
 
+    /// Every tail tile of the macro kernels: each count of valid rows 1…2·MR (the rows of a
+    /// last panel pick an R-row tile) against one- and two-vector column tails, with and
+    /// without accumulation into C.
+    func testEveryTailTile() {
+        let pool = ThreadPool(threads: 1)
+        for ks in S.kernelSets {
+            var rng = S.Rng(3)
+            for m in 1...(2 * ks.mr) {
+                for n in [1, ks.nr / 2 - 1, ks.nr / 2, ks.nr / 2 + 1, ks.nr, ks.nr + 3] {
+                    check(ks, transA: false, transB: false, m: m, n: n, k: 9, alpha: 1, beta: m % 2 == 0 ? 0 : 0.5,
+                          pad: 2, pool: pool, rng: &rng)
+                }
+            }
+        }
+    }
+
     /// Sizes that cross the k-block (256), the column block (512) and use several tasks.
     func testLargeBlockedAndThreaded() {
         let pools = [1, 2, 3].map { ThreadPool(threads: $0) }

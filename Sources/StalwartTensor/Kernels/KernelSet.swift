@@ -57,6 +57,14 @@ typealias GemmBlockFunction = (
     _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
     _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, _ e: KernelEpilogue) -> Void
 
+/// Macro kernel of a direct convolution (see `avx512GemmBlockIndirect`): as `GemmBlockFunction`,
+/// but row p of B panel j is at `b + j·bPanelStride + offsets[p]` (floats).
+typealias GemmBlockIndirectFunction = (
+    _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ aPanelStride: Int,
+    _ b: UnsafePointer<Float>, _ bPanelStride: Int, _ offsets: UnsafePointer<Int>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+    _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, _ e: KernelEpilogue) -> Void
+
 /// Depthwise plane from a prepared source (see `avx512DepthwisePlane`); tap (ky, kx) reads
 /// `src + oy·rowStep + rowOffsets[ky] + colOffsets[kx] + ox`.
 typealias DepthwiseFunction = (
@@ -80,6 +88,7 @@ struct KernelSet: @unchecked Sendable {
     /// the last output column of a prepared row).
     let vectorWidth: Int
     let gemmBlock: GemmBlockFunction
+    let gemmBlockIndirect: GemmBlockIndirectFunction
     let depthwise: DepthwiseFunction
     let depthwisePrepare: DepthwisePrepareFunction
     /// Σ a[i]·b[i] over n floats.
@@ -128,6 +137,11 @@ struct KernelSet: @unchecked Sendable {
                                     bStride: bs, c: c, ldc: ldc, bias: bias, residual: res,
                                     alpha: e.alpha, beta: e.beta, act: e.act, p0: e.p0, p1: e.p1)
                 },
+                gemmBlockIndirect: { m, n, k, a, aps, b, bps, offs, c, ldc, bias, res, e in
+                    avx512GemmBlockIndirect(m: m, n: n, k: k, a: a, aPanelStride: aps, b: b, bPanelStride: bps,
+                                    offsets: offs, c: c, ldc: ldc, bias: bias, residual: res,
+                                    alpha: e.alpha, beta: e.beta, act: e.act, p0: e.p0, p1: e.p1)
+                },
                 depthwise: { src, step, kh, kw, ro, co, w, oh, ow, out, res, bias, e in
                     avx512DepthwisePlane(src: src, rowStep: step, kh: kh, kw: kw, rowOffsets: ro, colOffsets: co,
                                          weights: w,
@@ -150,6 +164,11 @@ struct KernelSet: @unchecked Sendable {
                 gemmBlock: { m, n, k, a, aps, b, bps, bs, c, ldc, bias, res, e in
                     avx2GemmBlock(m: m, n: n, k: k, a: a, aPanelStride: aps, b: b, bPanelStride: bps,
                                   bStride: bs, c: c, ldc: ldc, bias: bias, residual: res,
+                                    alpha: e.alpha, beta: e.beta, act: e.act, p0: e.p0, p1: e.p1)
+                },
+                gemmBlockIndirect: { m, n, k, a, aps, b, bps, offs, c, ldc, bias, res, e in
+                    avx2GemmBlockIndirect(m: m, n: n, k: k, a: a, aPanelStride: aps, b: b, bPanelStride: bps,
+                                    offsets: offs, c: c, ldc: ldc, bias: bias, residual: res,
                                     alpha: e.alpha, beta: e.beta, act: e.act, p0: e.p0, p1: e.p1)
                 },
                 depthwise: { src, step, kh, kw, ro, co, w, oh, ow, out, res, bias, e in
@@ -175,7 +194,8 @@ struct KernelSet: @unchecked Sendable {
 
     static let generic = KernelSet(
         isa: .generic, mr: PortableKernels.mr, nr: PortableKernels.nr, vectorWidth: 1,
-        gemmBlock: PortableKernels.gemmBlock, depthwise: PortableKernels.depthwise,
+        gemmBlock: PortableKernels.gemmBlock, gemmBlockIndirect: PortableKernels.gemmBlockIndirect,
+        depthwise: PortableKernels.depthwise,
         depthwisePrepare: PortableKernels.depthwisePrepare,
         dot: PortableKernels.dot, axpy: PortableKernels.axpy)
 }

@@ -13,6 +13,9 @@ import Glibc
 ///   packed B panels, then the GEMM.
 /// - pixel-rows (one group, small images, see `PixelRowsConv.swift`): the transposed GEMM over
 ///   the pixels of the whole batch, taken by the two paths above when `prefersPixelRows`.
+/// - direct (general, one group, see `DirectConv.swift`): the GEMM reads B in place from phase
+///   planes of the padded input through a per-row offset table (no im2col), taken instead of
+///   the general path's im2col when `prefersDirect`.
 /// Bias, residual and the activation are applied in the kernels' store (the epilogue).
 ///
 /// Thread-safety: immutable after init; `run` may be called from many threads at once as
@@ -39,6 +42,21 @@ public final class PackedConv2D: @unchecked Sendable {
     /// it packs im2col(X)ᵀ of the whole batch at once, which stops paying once that leaves the
     /// caches (measured on ResNet-50: a win at 8 × 7×7, a loss at 8 × 14×14). Tests change it.
     var pixelRowsMaxPixels = 392
+    /// Direct path (`DirectConv.swift`) for general convolutions: 0 never, 1 when
+    /// `prefersDirect` says so, 2 always (when its layout applies). Tests and benchmarks change it.
+    var directMode = 1
+
+    /// Whether a general convolution (one group) takes the direct path for this input: always
+    /// instead of the columns path, and instead of pixel rows for stride-1 outputs above 8×8.
+    /// Measured per layer inside ResNet-50 (batch 1, one thread, ms, the other path → direct):
+    /// stem 7×7/2 2.05 → 1.57, 3×3 at 56×56 1.53 → 1.22, at 28×28 1.53 → 1.31; 3×3 at 14×14
+    /// (pixel rows) 1.40 → 1.32; but 3×3 at 7×7 1.59 → 1.91 and 1×1/2 to 14×14 1.23 → 1.32,
+    /// where pixel rows' full 14-row panels win.
+    func prefersDirect(batch: Int, oh: Int, ow: Int) -> Bool {
+        guard path == .general, geometry.groups == 1, directMode > 0 else { return false }
+        if directMode == 2 || !prefersPixelRows(batch: batch, pixels: oh * ow) { return true }
+        return geometry.strideH == 1 && geometry.strideW == 1 && oh * ow > 64
+    }
 
     /// Whether the pixel-rows path runs for this batch and output size. Measured per layer in
     /// ResNet-50 (batch 1, one thread, ms, columns → pixel rows): 3×3 at 14×14 10.2 → 8.3 and
@@ -210,6 +228,11 @@ public final class PackedConv2D: @unchecked Sendable {
                             to: Int.self, capacity: layout.shared / 2),
                          slots: slotBase, slotFloats: layout.slot, pool: pool)
         case .pointwise, .general:
+            if prefersDirect(batch: batch, oh: oh, ow: ow),
+               runDirect(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
+                         oh: oh, ow: ow, pool: pool) {
+                return
+            }
             if prefersPixelRows(batch: batch, pixels: oh * ow),
                runPixelRows(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
                             oh: oh, ow: ow, pool: pool) {

@@ -30,6 +30,23 @@ enum PortableKernels {
                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                           _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
                           _ e: KernelEpilogue) {
+        gemmBlock(m, n, k, a, aPanelStride, b, bPanelStride, bStride, nil, c, ldc, bias, residual, e)
+    }
+
+    /// `GemmBlockIndirectFunction`: row p of B panel j at `b + j·bPanelStride + offsets[p]`.
+    static func gemmBlockIndirect(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ aPanelStride: Int,
+                                  _ b: UnsafePointer<Float>, _ bPanelStride: Int, _ offsets: UnsafePointer<Int>,
+                                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                                  _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+                                  _ e: KernelEpilogue) {
+        gemmBlock(m, n, k, a, aPanelStride, b, bPanelStride, 0, offsets, c, ldc, bias, residual, e)
+    }
+
+    private static func gemmBlock(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ aPanelStride: Int,
+                                  _ b: UnsafePointer<Float>, _ bPanelStride: Int, _ bStride: Int,
+                                  _ offsets: UnsafePointer<Int>?, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                                  _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+                                  _ e: KernelEpilogue) {
         var i = 0
         var ap = a
         while i < m {
@@ -38,7 +55,7 @@ enum PortableKernels {
             var bp = b
             while j < n {
                 let nr = Swift.min(8, n - j)
-                kernel4x8(k, ap, bp, bStride, c + (i * ldc + j), ldc, mr, nr,
+                kernel4x8(k, ap, bp, bStride, offsets, c + (i * ldc + j), ldc, mr, nr,
                           bias.map { $0 + i }, residual.map { $0 + (i * ldc + j) }, e)
                 j += 8
                 bp += bPanelStride
@@ -49,15 +66,17 @@ enum PortableKernels {
     }
 
     @inline(never)
+    /// Row p of B at `b + offsets[p]` when `offsets` is given, else at `b + p·bStride`.
     static func kernel4x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
-                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
+                          _ offsets: UnsafePointer<Int>?, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
                           _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ e: KernelEpilogue) {
         typealias V = SIMD4<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var pa = a
         var pb = UnsafeRawPointer(b)
         let step = bStride * 4
-        for _ in 0..<k {
+        for p in 0..<k {
+            if let offsets { pb = UnsafeRawPointer(b + offsets[p]) }
             let b0 = pb.loadUnaligned(as: V.self)
             let b1 = pb.loadUnaligned(fromByteOffset: 16, as: V.self)
             let a0 = V(repeating: pa[0]), a1 = V(repeating: pa[1])
