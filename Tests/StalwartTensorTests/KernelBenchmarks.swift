@@ -61,7 +61,8 @@ final class KernelBenchmarks: XCTestCase {
 
     /// `pixelRows`: nil = the path `PackedConv2D` chooses, 0 = columns, `Int.max` = pixel rows.
     func conv(_ name: String, _ g: Conv2DGeometry, h: Int, w: Int, batch: Int = 1,
-              activation: FusedActivation = .relu, pixelRows: Int? = nil, direct: Int? = nil) throws {
+              activation: FusedActivation = .relu, pixelRows: Int? = nil, direct: Int? = nil,
+              blocked: Int? = nil) throws {
         guard let (oh, ow) = g.outputSize(h: h, w: w) else { return }
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
@@ -72,6 +73,7 @@ final class KernelBenchmarks: XCTestCase {
                 let c = try PackedConv2D(geometry: g, weights: weights, bias: nil, activation: activation, kernels: ks)
                 if let pixelRows { c.pixelRowsMaxPixels = pixelRows }
                 if let direct { c.directMode = direct }
+                if let blocked { c.depthwiseBlockedMode = blocked }
                 let outCount = batch * g.outChannels * oh * ow
                 let out = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
                 defer { out.deallocate() }
@@ -83,6 +85,7 @@ final class KernelBenchmarks: XCTestCase {
                 let macs = Double(outCount) * Double(g.groupInChannels * g.kernelH * g.kernelW)
                 var path = pixelRows.map { $0 == 0 ? " [columns]" : " [pixel rows]" } ?? ""
                 if let direct { path = direct == 2 ? " [direct]" : path }
+                if let blocked { path = blocked == 2 ? " [blocked]" : " [planar]" }
                 report("\(name)\(path) \(ks.isa) \(threads)T", flops: 2 * macs,
                        bytes: 4.0 * Double(input.count + outCount), seconds: t)
             }
@@ -164,7 +167,10 @@ final class KernelBenchmarks: XCTestCase {
                                  padTop: p, padLeft: p, padBottom: p, padRight: p)
                 : Conv2DGeometry(inChannels: c, outChannels: c, groups: c, kernelH: k, kernelW: k,
                                  strideH: 2, strideW: 2, padTop: p - 1, padLeft: p - 1, padBottom: p, padRight: p)
-            try conv("dw\(k)x\(k)s\(s) \(c)@\(hw)x\(hw)", g, h: hw, w: hw, activation: .clip(min: 0, max: 6))
+            for blocked in [0, 2] {
+                try conv("dw\(k)x\(k)s\(s) \(c)@\(hw)x\(hw)", g, h: hw, w: hw, activation: .clip(min: 0, max: 6),
+                         blocked: blocked)
+            }
         }
     }
 }

@@ -63,7 +63,7 @@ final class PackedConv2DTests: XCTestCase {
 
     func check(_ ks: KernelSet, _ c: Case, activation: FusedActivation, withBias: Bool, withResidual: Bool,
                pool: ThreadPool, rng: inout S.Rng, pixelRows: Int? = nil, direct: Int? = nil,
-               file: StaticString = #filePath, line: UInt = #line) throws {
+               blocked: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let g = c.geometry
         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
         let input = rng.floats(c.batch * c.cin * c.h * c.w)
@@ -78,6 +78,7 @@ final class PackedConv2DTests: XCTestCase {
                                     activation: activation, kernels: ks)
         if let pixelRows { conv.pixelRowsMaxPixels = pixelRows }
         if let direct { conv.directMode = direct }
+        if let blocked { conv.depthwiseBlockedMode = blocked }
         let bytes = conv.scratchByteCount(batch: c.batch, h: c.h, w: c.w, threads: pool.threadCount)
         let scratch = alignedAllocate(bytes)
         defer { free(scratch) }
@@ -104,24 +105,26 @@ final class PackedConv2DTests: XCTestCase {
         }
         let (w, wi) = S.worst(out, ref, scale: scale, tol: 1e-4)
         if w > 1 || out.contains(where: { $0.isNaN }) {
-            XCTFail("\(ks.isa) \(conv.path) pixel rows ≤ \(conv.pixelRowsMaxPixels) direct \(conv.directMode) \(c) act \(activation) bias \(withBias) res \(withResidual): "
+            XCTFail("\(ks.isa) \(conv.path) pixel rows ≤ \(conv.pixelRowsMaxPixels) direct \(conv.directMode) blocked \(conv.depthwiseBlockedMode) \(c) act \(activation) bias \(withBias) res \(withResidual): "
                     + "worst \(w) at \(wi) got \(wi >= 0 ? out[wi] : .nan) want \(wi >= 0 ? ref[wi] : .nan)",
                     file: file, line: line)
         }
     }
 
-    /// Every case on the default paths, then on each GEMM formulation forced: columns (pixel
-    /// rows and direct off), pixel rows, direct.
+    /// Every case on the default paths, then on each formulation forced: columns (pixel rows,
+    /// direct and channel-blocked depthwise off), pixel rows with channel-blocked depthwise,
+    /// direct.
     func testAllCasesAllISAs() throws {
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
             for ks in S.kernelSets {
-                for (pixelRows, direct) in [(nil, nil), (0, 0), (Int.max, 0), (0, 2)] as [(Int?, Int?)] {
+                for (pixelRows, direct, blocked) in [(nil, nil, nil), (0, 0, 0), (Int.max, 0, 2), (0, 2, 0)]
+                        as [(Int?, Int?, Int?)] {
                     var rng = S.Rng(1234)
                     for (i, c) in Self.cases.enumerated() {
                         let act = Self.activations[i % Self.activations.count]
                         try check(ks, c, activation: act, withBias: i % 2 == 0, withResidual: i % 3 != 1,
-                                  pool: pool, rng: &rng, pixelRows: pixelRows, direct: direct)
+                                  pool: pool, rng: &rng, pixelRows: pixelRows, direct: direct, blocked: blocked)
                     }
                 }
             }
@@ -187,11 +190,12 @@ final class PackedConv2DTests: XCTestCase {
         let shapes = [
             Case(batch: 2, cin: 20, cout: 37, groups: 1, kh: 1, kw: 1, h: 6, w: 7),           // pointwise
             Case(batch: 2, cin: 6, cout: 9, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 9, w: 9),  // general
-            Case(batch: 1, cin: 12, cout: 12, groups: 12, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 8, w: 8),  // depthwise
+            Case(batch: 2, cin: 12, cout: 12, groups: 12, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 8, w: 8),  // depthwise
         ]
         for ks in S.kernelSets {
             for c in shapes {
                 for (pixelRows, direct) in [(0, 0), (Int.max, 0), (0, 2)] {
+                  for blocked in [0, 2] {
                     for act in [FusedActivation.relu, .clip(min: 0, max: 6)] {
                         let g = c.geometry
                         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case") }
@@ -202,6 +206,7 @@ final class PackedConv2DTests: XCTestCase {
                         let conv = try PackedConv2D(geometry: g, weights: weights, bias: nil, activation: act, kernels: ks)
                         conv.pixelRowsMaxPixels = pixelRows
                         conv.directMode = direct
+                        conv.depthwiseBlockedMode = blocked
                         var out = [Float](repeating: 0, count: c.batch * c.cout * oh * ow)
                         out.withUnsafeMutableBufferPointer { op in
                             conv.run(input: input, output: op.baseAddress!, residual: nil, batch: c.batch, h: c.h, w: c.w,
@@ -211,11 +216,12 @@ final class PackedConv2DTests: XCTestCase {
                         // the first input channel feeds (all of them, or channel 0 when depthwise).
                         let fed = g.groups == 1 ? c.cout : 1
                         for co in 0..<fed {
-                            XCTAssertTrue(out[co * oh * ow].isNaN, "\(ks.isa) \(conv.path) \(act) pixel rows \(pixelRows) direct \(direct) channel \(co)")
+                            XCTAssertTrue(out[co * oh * ow].isNaN, "\(ks.isa) \(conv.path) \(act) pixel rows \(pixelRows) direct \(direct) blocked \(blocked) channel \(co)")
                         }
                         let imageFloats = c.cout * oh * ow
                         XCTAssertFalse(out[imageFloats...].contains { $0.isNaN }, "\(ks.isa) \(conv.path): NaN leaked into image 1")
                     }
+                  }
                 }
             }
         }

@@ -104,6 +104,8 @@ struct KernelSet: @unchecked Sendable {
     var filterRows: FilterRowKernels = .portable
     /// Score-row statistics of the metrics (see `ScoreRowKernels`).
     var scoreRows: ScoreRowKernels = .portable
+    /// Channel-blocked depthwise kernels (`DepthwiseC16Kernels`); every set has them.
+    var depthwiseC16: DepthwiseC16Kernels = .portable
 
     /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
     /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
@@ -157,7 +159,9 @@ struct KernelSet: @unchecked Sendable {
                 streams: RandomStreamKernels(isa: "avx512", normals: avx512PhiloxNormals, units: avx512PhiloxUnits, words: avx512PhiloxWords),
                 filterRows: FilterRowKernels(isa: "avx512", weightedSum: { avx512WeightedSumRowF64($0, $1, $2, taps: $3, n: $4) },
                                              symmetric: { avx512SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }),
-                scoreRows: ScoreRowKernels(isa: "avx512", stats: { avx512ScoreRowStats($0, $1, $2, $3) }))
+                scoreRows: ScoreRowKernels(isa: "avx512", stats: { avx512ScoreRowStats($0, $1, $2, $3) }),
+                depthwiseC16: DepthwiseC16Kernels(conv: avx512DepthwiseC16, interleave: avx512InterleaveC16,
+                                                  deinterleave: avx512DeinterleaveC16))
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
@@ -186,7 +190,9 @@ struct KernelSet: @unchecked Sendable {
                 streams: RandomStreamKernels(isa: "avx2", normals: avx2PhiloxNormals, units: avx2PhiloxUnits, words: avx2PhiloxWords),
                 filterRows: FilterRowKernels(isa: "avx2", weightedSum: { avx2WeightedSumRowF64($0, $1, $2, taps: $3, n: $4) },
                                              symmetric: { avx2SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }),
-                scoreRows: ScoreRowKernels(isa: "avx2", stats: { avx2ScoreRowStats($0, $1, $2, $3) }))
+                scoreRows: ScoreRowKernels(isa: "avx2", stats: { avx2ScoreRowStats($0, $1, $2, $3) }),
+                depthwiseC16: DepthwiseC16Kernels(conv: avx2DepthwiseC16, interleave: avx2InterleaveC16,
+                                                  deinterleave: avx2DeinterleaveC16))
         case .generic:
             return .generic
         }
@@ -263,6 +269,30 @@ public struct FilterRowKernels: @unchecked Sendable {
     public static var current: FilterRowKernels { KernelSet.current.filterRows }
     /// Every instance this CPU can run (for tests).
     public static var supported: [FilterRowKernels] { KernelSet.supported.map(\.filterRows) }
+}
+
+/// Depthwise convolution over blocks of 16 interleaved channels and the layout changes around
+/// it (scripts/isa_templates/depthwise_c16.swift; see `DepthwiseBlocked`). Thread-safe.
+struct DepthwiseC16Kernels: @unchecked Sendable {
+    /// src [rows][cols][16] zero-padded window, weights [kh·kw][16], bias [16] → dst [oh][ow][16];
+    /// activation codes 1 and 2 only.
+    typealias Conv = (_ src: UnsafePointer<Float>, _ cols: Int, _ sh: Int, _ sw: Int, _ kh: Int, _ kw: Int,
+                      _ dh: Int, _ dw: Int, _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                      _ oh: Int, _ ow: Int, _ dst: UnsafeMutablePointer<Float>, _ act: Int, _ p0: Float,
+                      _ p1: Float) -> Void
+    /// dst[x·16 + c] = src[c·planeStride + x], x < count, c < nc (other lanes 0).
+    typealias Interleave = (_ src: UnsafePointer<Float>, _ planeStride: Int, _ nc: Int, _ count: Int,
+                            _ dst: UnsafeMutablePointer<Float>) -> Void
+    /// dst[c·planeStride + p] = act(src[p·16 + c] (+ residual[c·planeStride + p])), c < nc.
+    typealias Deinterleave = (_ src: UnsafePointer<Float>, _ nc: Int, _ count: Int, _ dst: UnsafeMutablePointer<Float>,
+                              _ planeStride: Int, _ residual: UnsafePointer<Float>?, _ act: Int, _ p0: Float,
+                              _ p1: Float) -> Void
+    let conv: Conv
+    let interleave: Interleave
+    let deinterleave: Deinterleave
+
+    static let portable = DepthwiseC16Kernels(conv: portableDepthwiseC16, interleave: portableInterleaveC16,
+                                              deinterleave: portableDeinterleaveC16)
 }
 
 /// One pass over a row of float32 scores for the metrics (scripts/isa_templates/row_stats.swift):

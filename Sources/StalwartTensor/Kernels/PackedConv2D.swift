@@ -36,6 +36,11 @@ public final class PackedConv2D: @unchecked Sendable {
     let depth: Int
     let bias: UnsafeMutablePointer<Float>
     let epilogue: KernelEpilogue
+    /// Depthwise only: weights and bias for the channel-blocked path (`DepthwiseBlocked`).
+    let blockedWeights: UnsafeMutablePointer<Float>?
+    /// Channel-blocked depthwise: 0 never, 1 when `prefersDepthwiseBlocked`, 2 always. Tests
+    /// and benchmarks change it.
+    var depthwiseBlockedMode = 1
     /// Wᵀ for the pixel-rows path (`PixelRowsConv.swift`), packed on first use.
     let pixelRowsWeights = PixelRowsWeights()
     /// Batches of at most this many output pixels (batch · HW) may take the pixel-rows path:
@@ -131,6 +136,18 @@ public final class PackedConv2D: @unchecked Sendable {
         }
         let bp = bRaw.bindMemory(to: Float.self, capacity: g.outChannels)
         if let b { bp.update(from: b, count: g.outChannels) } else { bp.update(repeating: 0, count: g.outChannels) }
+        var blocked: UnsafeMutablePointer<Float>? = nil
+        if path == .depthwise {
+            let n = DepthwiseBlocked.floats(channels: g.outChannels, taps: khw)
+            guard let raw = alignedAllocate(n * 4) else {
+                free(wRaw); free(bRaw)
+                throw .outOfMemory(bytes: n * 4)
+            }
+            let dst = raw.bindMemory(to: Float.self, capacity: n)
+            DepthwiseBlocked.packWeights(channels: g.outChannels, taps: khw, weights: w, bias: bp, into: dst)
+            blocked = dst
+        }
+        self.blockedWeights = blocked
 
         self.geometry = g
         self.activation = activation
@@ -144,7 +161,7 @@ public final class PackedConv2D: @unchecked Sendable {
         self.epilogue = KernelEpilogue(activation: activation)
     }
 
-    deinit { free(weights); free(bias) }
+    deinit { free(weights); free(bias); free(blockedWeights) }
 
     // MARK: Planning
 
@@ -223,6 +240,11 @@ public final class PackedConv2D: @unchecked Sendable {
         let slotBase = shared + layout.shared
         switch path {
         case .depthwise:
+            if prefersDepthwiseBlocked(oh: oh, ow: ow),
+               runDepthwiseBlocked(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
+                                   oh: oh, ow: ow, pool: pool) {
+                return
+            }
             runDepthwise(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
                          oh: oh, ow: ow, offsets: UnsafeMutableRawPointer(shared).bindMemory(
                             to: Int.self, capacity: layout.shared / 2),

@@ -1,0 +1,243 @@
+// Depthwise convolution over blocks of 16 channels in channel-interleaved layout (instantiated
+// per ISA and for the portable set by scripts/generate_isa_kernels.py; `{p}` is the prefix).
+
+@inline(__always)
+func {p}LoadC16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+/// Activation codes 1 (ReLU, NaN stays NaN) and 2 (clip to [p0, p1]); any other code returns
+/// `x` unchanged (the caller applies it).
+@inline(__always)
+func {p}ActC16(_ x: SIMD16<Float>, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD16<Float> {
+    if act == 1 { return x.replacing(with: SIMD16<Float>(), where: x .< SIMD16<Float>()) }
+    if act == 2 {
+        let lo = SIMD16<Float>(repeating: p0), hi = SIMD16<Float>(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }
+    return x
+}
+
+/// One block of 16 channels: `dst[oy][ox][c] = act(bias[c] + Σ_{ky, kx} weights[ky·kw + kx][c] ·
+/// src[oy·sh + ky·dh][ox·sw + kx·dw][c])`, taps summed in (ky, kx) order after the bias.
+/// `src`: the zero-padded input window, rows of `cols` pixels × 16 floats; `weights`:
+/// [kh·kw][16]; `bias`: [16]; `dst`: [oh][ow][16]. `act` as `{p}ActC16` (other codes: none).
+/// Four output pixels share each weight load.
+public func {p}DepthwiseC16(src: UnsafePointer<Float>, cols: Int, sh: Int, sw: Int, kh: Int, kw: Int,
+                            dh: Int, dw: Int, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                            oh: Int, ow: Int, dst: UnsafeMutablePointer<Float>, act: Int, p0: Float, p1: Float) {
+    let b = {p}LoadC16(bias)
+    let rowStep = cols &* 16, colStep = sw &* 16
+    let dyStep = dh &* rowStep, dxStep = dw &* 16
+    let out = UnsafeMutableRawPointer(dst)
+    var oy = 0
+    while oy < oh {
+        let rowBase = src + oy &* sh &* rowStep
+        var o = oy &* ow &* 64  // byte offset of (oy, 0) in dst
+        var ox = 0
+        while ox &+ 4 <= ow {
+            var a0 = b, a1 = b, a2 = b, a3 = b
+            var r = rowBase + ox &* colStep
+            var t = weights
+            var ky = 0
+            while ky < kh {
+                var q = r
+                var kx = 0
+                while kx < kw {
+                    let wv = {p}LoadC16(t)
+                    a0 = a0.addingProduct(wv, {p}LoadC16(q))
+                    a1 = a1.addingProduct(wv, {p}LoadC16(q + colStep))
+                    a2 = a2.addingProduct(wv, {p}LoadC16(q + 2 &* colStep))
+                    a3 = a3.addingProduct(wv, {p}LoadC16(q + 3 &* colStep))
+                    t += 16
+                    q += dxStep
+                    kx &+= 1
+                }
+                r += dyStep
+                ky &+= 1
+            }
+            out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: o, as: SIMD16<Float>.self)
+            out.storeBytes(of: {p}ActC16(a1, act, p0, p1), toByteOffset: o &+ 64, as: SIMD16<Float>.self)
+            out.storeBytes(of: {p}ActC16(a2, act, p0, p1), toByteOffset: o &+ 128, as: SIMD16<Float>.self)
+            out.storeBytes(of: {p}ActC16(a3, act, p0, p1), toByteOffset: o &+ 192, as: SIMD16<Float>.self)
+            o &+= 256
+            ox &+= 4
+        }
+        while ox < ow {
+            var a0 = b
+            var r = rowBase + ox &* colStep
+            var t = weights
+            var ky = 0
+            while ky < kh {
+                var q = r
+                var kx = 0
+                while kx < kw {
+                    a0 = a0.addingProduct({p}LoadC16(t), {p}LoadC16(q))
+                    t += 16
+                    q += dxStep
+                    kx &+= 1
+                }
+                r += dyStep
+                ky &+= 1
+            }
+            out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: o, as: SIMD16<Float>.self)
+            o &+= 64
+            ox &+= 1
+        }
+        oy &+= 1
+    }
+}
+
+/// 16 vectors: a 16×16 block, one row per vector.
+typealias {p}Block16 = (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
+
+@inline(__always)
+func {p}Unzip(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+    let c = SIMD32<Float>(lowHalf: a, highHalf: b)
+    return (c.evenHalf, c.oddHalf)
+}
+
+/// One perfect-unshuffle round: row i < 8 ← even lanes of rows 2i ‖ 2i+1, row i + 8 ← odd lanes.
+/// It rotates the 8-bit (row, lane) index left by one bit, so four rounds transpose the block.
+@inline(__always)
+func {p}UnzipRound(_ v: {p}Block16) -> {p}Block16 {
+    let (e0, o0) = {p}Unzip(v.0, v.1)
+    let (e1, o1) = {p}Unzip(v.2, v.3)
+    let (e2, o2) = {p}Unzip(v.4, v.5)
+    let (e3, o3) = {p}Unzip(v.6, v.7)
+    let (e4, o4) = {p}Unzip(v.8, v.9)
+    let (e5, o5) = {p}Unzip(v.10, v.11)
+    let (e6, o6) = {p}Unzip(v.12, v.13)
+    let (e7, o7) = {p}Unzip(v.14, v.15)
+    return (e0, e1, e2, e3, e4, e5, e6, e7, o0, o1, o2, o3, o4, o5, o6, o7)
+}
+
+@inline(__always)
+func {p}Transpose16(_ v: {p}Block16) -> {p}Block16 {
+    {p}UnzipRound({p}UnzipRound({p}UnzipRound({p}UnzipRound(v))))
+}
+
+/// Loads 16 rows of 16 floats, row r at `p + r·stride` (rows ≥ `rows` are zero).
+@inline(__always)
+func {p}LoadBlock16(_ p: UnsafePointer<Float>, _ stride: Int, _ rows: Int) -> {p}Block16 {
+    let z = SIMD16<Float>()
+    return (
+        {p}LoadC16(p),
+        rows > 1 ? {p}LoadC16(p + 1 &* stride) : z,
+        rows > 2 ? {p}LoadC16(p + 2 &* stride) : z,
+        rows > 3 ? {p}LoadC16(p + 3 &* stride) : z,
+        rows > 4 ? {p}LoadC16(p + 4 &* stride) : z,
+        rows > 5 ? {p}LoadC16(p + 5 &* stride) : z,
+        rows > 6 ? {p}LoadC16(p + 6 &* stride) : z,
+        rows > 7 ? {p}LoadC16(p + 7 &* stride) : z,
+        rows > 8 ? {p}LoadC16(p + 8 &* stride) : z,
+        rows > 9 ? {p}LoadC16(p + 9 &* stride) : z,
+        rows > 10 ? {p}LoadC16(p + 10 &* stride) : z,
+        rows > 11 ? {p}LoadC16(p + 11 &* stride) : z,
+        rows > 12 ? {p}LoadC16(p + 12 &* stride) : z,
+        rows > 13 ? {p}LoadC16(p + 13 &* stride) : z,
+        rows > 14 ? {p}LoadC16(p + 14 &* stride) : z,
+        rows > 15 ? {p}LoadC16(p + 15 &* stride) : z)
+}
+
+/// Stores the 16 rows of `v`, row r at `p + r·stride`, only rows < `rows`.
+@inline(__always)
+func {p}StoreBlock16(_ v: {p}Block16, _ p: UnsafeMutablePointer<Float>, _ stride: Int, _ rows: Int) {
+    let q = UnsafeMutableRawPointer(p)
+    let s = stride &* 4
+    q.storeBytes(of: v.0, as: SIMD16<Float>.self)
+    if rows > 1 { q.storeBytes(of: v.1, toByteOffset: 1 &* s, as: SIMD16<Float>.self) }
+    if rows > 2 { q.storeBytes(of: v.2, toByteOffset: 2 &* s, as: SIMD16<Float>.self) }
+    if rows > 3 { q.storeBytes(of: v.3, toByteOffset: 3 &* s, as: SIMD16<Float>.self) }
+    if rows > 4 { q.storeBytes(of: v.4, toByteOffset: 4 &* s, as: SIMD16<Float>.self) }
+    if rows > 5 { q.storeBytes(of: v.5, toByteOffset: 5 &* s, as: SIMD16<Float>.self) }
+    if rows > 6 { q.storeBytes(of: v.6, toByteOffset: 6 &* s, as: SIMD16<Float>.self) }
+    if rows > 7 { q.storeBytes(of: v.7, toByteOffset: 7 &* s, as: SIMD16<Float>.self) }
+    if rows > 8 { q.storeBytes(of: v.8, toByteOffset: 8 &* s, as: SIMD16<Float>.self) }
+    if rows > 9 { q.storeBytes(of: v.9, toByteOffset: 9 &* s, as: SIMD16<Float>.self) }
+    if rows > 10 { q.storeBytes(of: v.10, toByteOffset: 10 &* s, as: SIMD16<Float>.self) }
+    if rows > 11 { q.storeBytes(of: v.11, toByteOffset: 11 &* s, as: SIMD16<Float>.self) }
+    if rows > 12 { q.storeBytes(of: v.12, toByteOffset: 12 &* s, as: SIMD16<Float>.self) }
+    if rows > 13 { q.storeBytes(of: v.13, toByteOffset: 13 &* s, as: SIMD16<Float>.self) }
+    if rows > 14 { q.storeBytes(of: v.14, toByteOffset: 14 &* s, as: SIMD16<Float>.self) }
+    if rows > 15 { q.storeBytes(of: v.15, toByteOffset: 15 &* s, as: SIMD16<Float>.self) }
+}
+
+/// Interleaves 16 channel rows: `dst[x·16 + c] = src[c·planeStride + x]` for x < count, c < nc
+/// (lanes c ≥ nc are zero). 16 pixels at a time through a register transpose.
+public func {p}InterleaveC16(src: UnsafePointer<Float>, planeStride: Int, nc: Int, count: Int,
+                             dst: UnsafeMutablePointer<Float>) {
+    var x = 0
+    while x &+ 16 <= count {
+        {p}StoreBlock16({p}Transpose16({p}LoadBlock16(src + x, planeStride, nc)), dst + x &* 16, 16, 16)
+        x &+= 16
+    }
+    while x < count {
+        var c = 0
+        while c < 16 { dst[x &* 16 &+ c] = c < nc ? src[c &* planeStride &+ x] : 0; c &+= 1 }
+        x &+= 1
+    }
+}
+
+/// The inverse for the first `nc` lanes: `dst[c·planeStride + p] = act(src[p·16 + c] +
+/// residual[c·planeStride + p])` for p < count (no residual: act(src)); `act` as `{p}ActC16`
+/// (codes other than 1 and 2 apply nothing).
+public func {p}DeinterleaveC16(src: UnsafePointer<Float>, nc: Int, count: Int, dst: UnsafeMutablePointer<Float>,
+                               planeStride: Int, residual: UnsafePointer<Float>?, act: Int, p0: Float, p1: Float) {
+    var x = 0
+    while x &+ 16 <= count {
+        var v = {p}Transpose16({p}LoadBlock16(src + x &* 16, 16, 16))
+        if let r = residual {
+            let q = r + x
+            v.0 += {p}LoadC16(q)
+            if nc > 1 { v.1 += {p}LoadC16(q + 1 &* planeStride) }
+            if nc > 2 { v.2 += {p}LoadC16(q + 2 &* planeStride) }
+            if nc > 3 { v.3 += {p}LoadC16(q + 3 &* planeStride) }
+            if nc > 4 { v.4 += {p}LoadC16(q + 4 &* planeStride) }
+            if nc > 5 { v.5 += {p}LoadC16(q + 5 &* planeStride) }
+            if nc > 6 { v.6 += {p}LoadC16(q + 6 &* planeStride) }
+            if nc > 7 { v.7 += {p}LoadC16(q + 7 &* planeStride) }
+            if nc > 8 { v.8 += {p}LoadC16(q + 8 &* planeStride) }
+            if nc > 9 { v.9 += {p}LoadC16(q + 9 &* planeStride) }
+            if nc > 10 { v.10 += {p}LoadC16(q + 10 &* planeStride) }
+            if nc > 11 { v.11 += {p}LoadC16(q + 11 &* planeStride) }
+            if nc > 12 { v.12 += {p}LoadC16(q + 12 &* planeStride) }
+            if nc > 13 { v.13 += {p}LoadC16(q + 13 &* planeStride) }
+            if nc > 14 { v.14 += {p}LoadC16(q + 14 &* planeStride) }
+            if nc > 15 { v.15 += {p}LoadC16(q + 15 &* planeStride) }
+        }
+        if act == 1 || act == 2 {
+            v.0 = {p}ActC16(v.0, act, p0, p1)
+            v.1 = {p}ActC16(v.1, act, p0, p1)
+            v.2 = {p}ActC16(v.2, act, p0, p1)
+            v.3 = {p}ActC16(v.3, act, p0, p1)
+            v.4 = {p}ActC16(v.4, act, p0, p1)
+            v.5 = {p}ActC16(v.5, act, p0, p1)
+            v.6 = {p}ActC16(v.6, act, p0, p1)
+            v.7 = {p}ActC16(v.7, act, p0, p1)
+            v.8 = {p}ActC16(v.8, act, p0, p1)
+            v.9 = {p}ActC16(v.9, act, p0, p1)
+            v.10 = {p}ActC16(v.10, act, p0, p1)
+            v.11 = {p}ActC16(v.11, act, p0, p1)
+            v.12 = {p}ActC16(v.12, act, p0, p1)
+            v.13 = {p}ActC16(v.13, act, p0, p1)
+            v.14 = {p}ActC16(v.14, act, p0, p1)
+            v.15 = {p}ActC16(v.15, act, p0, p1)
+        }
+        {p}StoreBlock16(v, dst + x, planeStride, nc)
+        x &+= 16
+    }
+    while x < count {
+        var c = 0
+        while c < nc {
+            var s = src[x &* 16 &+ c]
+            if let r = residual { s += r[c &* planeStride &+ x] }
+            if act == 1 { s = s < 0 ? 0 : s }  // NaN stays NaN
+            if act == 2 { s = s < p0 ? p0 : s; s = s > p1 ? p1 : s }
+            dst[c &* planeStride &+ x] = s
+            c &+= 1
+        }
+        x &+= 1
+    }
+}
