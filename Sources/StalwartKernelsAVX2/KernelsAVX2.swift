@@ -3089,32 +3089,53 @@ public func avx2InterleaveC16(src: UnsafePointer<Float>, planeStride: Int, nc: I
     }
 }
 
-/// The inverse for the first `nc` lanes: `dst[c·planeStride + p] = act(src[p·16 + c] +
-/// residual[c·planeStride + p])` for p < count (no residual: act(src)); `act` as `avx2ActC16`
-/// (codes other than 1 and 2 apply nothing).
-public func avx2DeinterleaveC16(src: UnsafePointer<Float>, nc: Int, count: Int, dst: UnsafeMutablePointer<Float>,
-                               planeStride: Int, residual: UnsafePointer<Float>?, act: Int, p0: Float, p1: Float) {
+/// Transposes pixel-major rows back to channel planes: `dst[c·dstStride + p] = act(src[p·srcStride
+/// + c] + bias[c] + residual[c·dstStride + p])` for c < nc ≤ 16, p < count (nil bias or
+/// residual: not added). Each row is read 16 floats wide (lanes ≥ nc are read, not stored).
+/// `act` as `avx2ActC16` (other codes apply nothing). 16 pixels at a time through a register
+/// transpose.
+public func avx2TransposeOut16(src: UnsafePointer<Float>, srcStride: Int, nc: Int, count: Int,
+                              dst: UnsafeMutablePointer<Float>, dstStride: Int, bias: UnsafePointer<Float>?,
+                              residual: UnsafePointer<Float>?, act: Int, p0: Float, p1: Float) {
     var x = 0
     while x &+ 16 <= count {
-        var v = avx2Transpose16(avx2LoadBlock16(src + x &* 16, 16, 16))
+        var v = avx2Transpose16(avx2LoadBlock16(src + x &* srcStride, srcStride, 16))
+        if let b = bias {
+            v.0 += SIMD16<Float>(repeating: b[0])
+            if nc > 1 { v.1 += SIMD16<Float>(repeating: b[1]) }
+            if nc > 2 { v.2 += SIMD16<Float>(repeating: b[2]) }
+            if nc > 3 { v.3 += SIMD16<Float>(repeating: b[3]) }
+            if nc > 4 { v.4 += SIMD16<Float>(repeating: b[4]) }
+            if nc > 5 { v.5 += SIMD16<Float>(repeating: b[5]) }
+            if nc > 6 { v.6 += SIMD16<Float>(repeating: b[6]) }
+            if nc > 7 { v.7 += SIMD16<Float>(repeating: b[7]) }
+            if nc > 8 { v.8 += SIMD16<Float>(repeating: b[8]) }
+            if nc > 9 { v.9 += SIMD16<Float>(repeating: b[9]) }
+            if nc > 10 { v.10 += SIMD16<Float>(repeating: b[10]) }
+            if nc > 11 { v.11 += SIMD16<Float>(repeating: b[11]) }
+            if nc > 12 { v.12 += SIMD16<Float>(repeating: b[12]) }
+            if nc > 13 { v.13 += SIMD16<Float>(repeating: b[13]) }
+            if nc > 14 { v.14 += SIMD16<Float>(repeating: b[14]) }
+            if nc > 15 { v.15 += SIMD16<Float>(repeating: b[15]) }
+        }
         if let r = residual {
             let q = r + x
             v.0 += avx2LoadC16(q)
-            if nc > 1 { v.1 += avx2LoadC16(q + 1 &* planeStride) }
-            if nc > 2 { v.2 += avx2LoadC16(q + 2 &* planeStride) }
-            if nc > 3 { v.3 += avx2LoadC16(q + 3 &* planeStride) }
-            if nc > 4 { v.4 += avx2LoadC16(q + 4 &* planeStride) }
-            if nc > 5 { v.5 += avx2LoadC16(q + 5 &* planeStride) }
-            if nc > 6 { v.6 += avx2LoadC16(q + 6 &* planeStride) }
-            if nc > 7 { v.7 += avx2LoadC16(q + 7 &* planeStride) }
-            if nc > 8 { v.8 += avx2LoadC16(q + 8 &* planeStride) }
-            if nc > 9 { v.9 += avx2LoadC16(q + 9 &* planeStride) }
-            if nc > 10 { v.10 += avx2LoadC16(q + 10 &* planeStride) }
-            if nc > 11 { v.11 += avx2LoadC16(q + 11 &* planeStride) }
-            if nc > 12 { v.12 += avx2LoadC16(q + 12 &* planeStride) }
-            if nc > 13 { v.13 += avx2LoadC16(q + 13 &* planeStride) }
-            if nc > 14 { v.14 += avx2LoadC16(q + 14 &* planeStride) }
-            if nc > 15 { v.15 += avx2LoadC16(q + 15 &* planeStride) }
+            if nc > 1 { v.1 += avx2LoadC16(q + 1 &* dstStride) }
+            if nc > 2 { v.2 += avx2LoadC16(q + 2 &* dstStride) }
+            if nc > 3 { v.3 += avx2LoadC16(q + 3 &* dstStride) }
+            if nc > 4 { v.4 += avx2LoadC16(q + 4 &* dstStride) }
+            if nc > 5 { v.5 += avx2LoadC16(q + 5 &* dstStride) }
+            if nc > 6 { v.6 += avx2LoadC16(q + 6 &* dstStride) }
+            if nc > 7 { v.7 += avx2LoadC16(q + 7 &* dstStride) }
+            if nc > 8 { v.8 += avx2LoadC16(q + 8 &* dstStride) }
+            if nc > 9 { v.9 += avx2LoadC16(q + 9 &* dstStride) }
+            if nc > 10 { v.10 += avx2LoadC16(q + 10 &* dstStride) }
+            if nc > 11 { v.11 += avx2LoadC16(q + 11 &* dstStride) }
+            if nc > 12 { v.12 += avx2LoadC16(q + 12 &* dstStride) }
+            if nc > 13 { v.13 += avx2LoadC16(q + 13 &* dstStride) }
+            if nc > 14 { v.14 += avx2LoadC16(q + 14 &* dstStride) }
+            if nc > 15 { v.15 += avx2LoadC16(q + 15 &* dstStride) }
         }
         if act == 1 || act == 2 {
             v.0 = avx2ActC16(v.0, act, p0, p1)
@@ -3134,17 +3155,18 @@ public func avx2DeinterleaveC16(src: UnsafePointer<Float>, nc: Int, count: Int, 
             v.14 = avx2ActC16(v.14, act, p0, p1)
             v.15 = avx2ActC16(v.15, act, p0, p1)
         }
-        avx2StoreBlock16(v, dst + x, planeStride, nc)
+        avx2StoreBlock16(v, dst + x, dstStride, nc)
         x &+= 16
     }
     while x < count {
         var c = 0
         while c < nc {
-            var s = src[x &* 16 &+ c]
-            if let r = residual { s += r[c &* planeStride &+ x] }
+            var s = src[x &* srcStride &+ c]
+            if let b = bias { s += b[c] }
+            if let r = residual { s += r[c &* dstStride &+ x] }
             if act == 1 { s = s < 0 ? 0 : s }  // NaN stays NaN
             if act == 2 { s = s < p0 ? p0 : s; s = s > p1 ? p1 : s }
-            dst[c &* planeStride &+ x] = s
+            dst[c &* dstStride &+ x] = s
             c &+= 1
         }
         x &+= 1

@@ -101,7 +101,7 @@ extension PackedConv2D {
                 let plane = oh * ow
                 let off = (img * channels + c0) * plane
                 let simpleAct = e.act == 1 || e.act == 2
-                ks.depthwiseC16.deinterleave(UnsafePointer(res), nc, plane, output + off, plane,
+                ks.depthwiseC16.transposeOut(UnsafePointer(res), 16, nc, plane, output + off, plane, nil,
                                              residual.map { $0 + off }, residual != nil && simpleAct ? e.act : 0,
                                              e.p0, e.p1)
                 if !simpleAct && e.act != 0 {

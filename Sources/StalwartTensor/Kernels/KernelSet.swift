@@ -161,7 +161,7 @@ struct KernelSet: @unchecked Sendable {
                                              symmetric: { avx512SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }),
                 scoreRows: ScoreRowKernels(isa: "avx512", stats: { avx512ScoreRowStats($0, $1, $2, $3) }),
                 depthwiseC16: DepthwiseC16Kernels(conv: avx512DepthwiseC16, interleave: avx512InterleaveC16,
-                                                  deinterleave: avx512DeinterleaveC16))
+                                                  transposeOut: avx512TransposeOut16))
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
@@ -192,7 +192,7 @@ struct KernelSet: @unchecked Sendable {
                                              symmetric: { avx2SymmetricRowF64($0, $1, $2, $3, $4, r: $5, n: $6) }),
                 scoreRows: ScoreRowKernels(isa: "avx2", stats: { avx2ScoreRowStats($0, $1, $2, $3) }),
                 depthwiseC16: DepthwiseC16Kernels(conv: avx2DepthwiseC16, interleave: avx2InterleaveC16,
-                                                  deinterleave: avx2DeinterleaveC16))
+                                                  transposeOut: avx2TransposeOut16))
         case .generic:
             return .generic
         }
@@ -272,7 +272,8 @@ public struct FilterRowKernels: @unchecked Sendable {
 }
 
 /// Depthwise convolution over blocks of 16 interleaved channels and the layout changes around
-/// it (scripts/isa_templates/depthwise_c16.swift; see `DepthwiseBlocked`). Thread-safe.
+/// it (scripts/isa_templates/depthwise_c16.swift; see `DepthwiseBlocked`), whose transposition
+/// back to NCHW the pixel-rows path shares. Thread-safe.
 struct DepthwiseC16Kernels: @unchecked Sendable {
     /// src [rows][cols][16] zero-padded window, weights [kh·kw][16], bias [16] → dst [oh][ow][16];
     /// activation codes 1 and 2 only.
@@ -283,16 +284,17 @@ struct DepthwiseC16Kernels: @unchecked Sendable {
     /// dst[x·16 + c] = src[c·planeStride + x], x < count, c < nc (other lanes 0).
     typealias Interleave = (_ src: UnsafePointer<Float>, _ planeStride: Int, _ nc: Int, _ count: Int,
                             _ dst: UnsafeMutablePointer<Float>) -> Void
-    /// dst[c·planeStride + p] = act(src[p·16 + c] (+ residual[c·planeStride + p])), c < nc.
-    typealias Deinterleave = (_ src: UnsafePointer<Float>, _ nc: Int, _ count: Int, _ dst: UnsafeMutablePointer<Float>,
-                              _ planeStride: Int, _ residual: UnsafePointer<Float>?, _ act: Int, _ p0: Float,
-                              _ p1: Float) -> Void
+    /// dst[c·dstStride + p] = act(src[p·srcStride + c] (+ bias[c]) (+ residual[c·dstStride + p])),
+    /// c < nc ≤ 16, p < count, rows read 16 floats wide; activation codes 1 and 2 only.
+    typealias TransposeOut = (_ src: UnsafePointer<Float>, _ srcStride: Int, _ nc: Int, _ count: Int,
+                              _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ bias: UnsafePointer<Float>?,
+                              _ residual: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) -> Void
     let conv: Conv
     let interleave: Interleave
-    let deinterleave: Deinterleave
+    let transposeOut: TransposeOut
 
     static let portable = DepthwiseC16Kernels(conv: portableDepthwiseC16, interleave: portableInterleaveC16,
-                                              deinterleave: portableDeinterleaveC16)
+                                              transposeOut: portableTransposeOut16)
 }
 
 /// One pass over a row of float32 scores for the metrics (scripts/isa_templates/row_stats.swift):

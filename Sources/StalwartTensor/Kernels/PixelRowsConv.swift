@@ -76,8 +76,9 @@ extension PackedConv2D {
         let threads = pool.threadCount
         let coutPad = roundUp(cout, nr)
         let act = activation, biasPtr = UnsafePointer(bias)
-        return ScratchCache.with(bytes: (aFloatsPadded + tFloats) * 4) { raw in
-            let a = raw.bindMemory(to: Float.self, capacity: aFloatsPadded + tFloats)
+        // + 16: the transposition reads rows of Cᵀ 16 floats wide.
+        return ScratchCache.with(bytes: (aFloatsPadded + tFloats + 16) * 4) { raw in
+            let a = raw.bindMemory(to: Float.self, capacity: aFloatsPadded + tFloats + 16)
             let t = a + aFloatsPadded
             // 1. Pack im2col(X)ᵀ in MR-row panels (packA's layout): row r of panel i is pixel
             //    q = 14i + r = (image, oy, ox); element p = (ci, ky, kx).
@@ -157,44 +158,21 @@ extension PackedConv2D {
                 }
             }
             // 3. Transpose back: out[img][co][pix] = act(Cᵀ[img·HW + pix][co] + bias[co] + res),
-            //    in 16 × 16 tiles (16 contiguous reads of Cᵀ rows, then 16 contiguous writes of
-            //    output rows) so neither side walks memory with a large stride.
-            let tileSide = 16
-            let cBlocks = ceilDiv(cout, tileSide)
+            //    16 channels × 16 pixels per register transpose (`DepthwiseC16Kernels.transposeOut`,
+            //    which applies ReLU and clip; other activations run after it).
+            let cBlocks = ceilDiv(cout, 16)
+            let e = epilogue
+            let simpleAct = e.act == 1 || e.act == 2
             let finish: (Int) -> Void = { task in
-                let img = task / cBlocks, c0 = (task % cBlocks) * tileSide
-                let nc = Swift.min(cout, c0 + tileSide) - c0
-                let src = t + img * hw * cout + c0
-                let dst = output + (img * cout + c0) * hw
-                let res = residual.map { $0 + (img * cout + c0) * hw }
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: tileSide * tileSide) { buf in
-                    guard let tile = buf.baseAddress else { return }
-                    var p0 = 0
-                    while p0 < hw {
-                        let np = Swift.min(tileSide, hw - p0)
-                        for p in 0..<np {
-                            let row = src + (p0 &+ p) &* cout
-                            for c in 0..<nc { tile[c &* tileSide &+ p] = row[c] }
-                        }
-                        for c in 0..<nc {
-                            let b = biasPtr[c0 + c]
-                            let tp = tile + c * tileSide
-                            let d = dst + c * hw + p0
-                            if let res {
-                                let r = res + c * hw + p0
-                                for p in 0..<np { d[p] = tp[p] + b + r[p] }
-                            } else {
-                                for p in 0..<np { d[p] = tp[p] + b }
-                            }
-                            switch act {
-                            case .none: break
-                            case .relu: for p in 0..<np { d[p] = d[p] < 0 ? 0 : d[p] }  // NaN stays NaN
-                            case .clip(let lo, let hi): for p in 0..<np { d[p] = Swift.min(Swift.max(d[p], lo), hi) }
-                            default: for p in 0..<np { d[p] = act.apply(d[p]) }
-                            }
-                        }
-                        p0 += np
-                    }
+                let img = task / cBlocks, c0 = (task % cBlocks) * 16
+                let nc = Swift.min(cout, c0 + 16) - c0
+                let off = (img * cout + c0) * hw
+                ks.depthwiseC16.transposeOut(UnsafePointer(t + img * hw * cout + c0), cout, nc, hw, output + off, hw,
+                                             biasPtr + c0, residual.map { $0 + off }, simpleAct ? e.act : 0,
+                                             e.p0, e.p1)
+                if !simpleAct && e.act != 0 {
+                    let d = output + off
+                    for i in 0..<(nc * hw) { d[i] = act.apply(d[i]) }
                 }
             }
             let (work, o4) = (p * cout).multipliedReportingOverflow(by: k)
