@@ -31,13 +31,15 @@ enum DepthwiseBlocked {
 extension PackedConv2D {
     /// Whether the depthwise convolution takes the channel-blocked path for this output size
     /// (`depthwiseBlockedMode`: 0 never, 2 always, 1 by the rule below). Measured on
-    /// EfficientNet-Lite0's layers (AVX-512, one thread, µs, planar → blocked): 5×5 at 7×7
-    /// 142 → 72, 5×5/2 to 7×7 120 → 57, 3×3 at 14×14 70 → 61, 5×5 at 14×14 104 → 101; but 5×5
-    /// at 28×28 152 → 189 and 3×3 at 56×56 151 → 288: rows of 28 and more fill the planar
-    /// kernel's vectors. Not for the generic set (its 16-lane vectors have no FMA).
+    /// EfficientNet-Lite0's layers (`benchmarks/kernels/run.sh Depthwise`, AVX-512, one thread,
+    /// µs, planar → blocked): 5×5 at 7×7 143 → 67, 5×5/2 to 7×7 120 → 53, 3×3 at 14×14 68 → 55,
+    /// 5×5 at 14×14 106 → 83, 5×5 at 28×28 152 → 142; but 5×5/2 to 28×28 132 → 140 and 3×3 at
+    /// 56×56 154 → 235: longer rows fill the planar kernel's vectors. Not for the generic set
+    /// (its 16-lane vectors have no FMA).
     func prefersDepthwiseBlocked(oh: Int, ow: Int) -> Bool {
         guard blockedWeights != nil, depthwiseBlockedMode > 0 else { return false }
-        return depthwiseBlockedMode == 2 || (kernels.vectorWidth > 1 && ow <= 16)
+        if depthwiseBlockedMode == 2 { return true }
+        return kernels.vectorWidth > 1 && (ow <= 16 || (ow <= 28 && geometry.strideW == 1))
     }
 
     /// Runs the channel-blocked path; false (nothing written) without memory for its buffers.
