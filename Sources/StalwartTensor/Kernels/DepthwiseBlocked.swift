@@ -7,9 +7,9 @@ import Glibc
 /// depthwise kernel vectorizes along a row instead, which leaves most lanes idle on the small
 /// images of a network's late stages (7 of 16 lanes at 7×7) and pays a per-plane setup for
 /// every channel; here a block's padded input window is gathered once, the kernel
-/// (`depthwiseC16`) runs four output pixels per step with full vectors, and the outputs are
-/// scattered back to NCHW planes (adding the residual and any activation the kernel does
-/// not apply).
+/// (`depthwiseC16`) runs eight (then four, then one) output pixels per step with full
+/// vectors, and the outputs are scattered back to NCHW planes (adding the residual and any
+/// activation the kernel does not apply). Thread-safety: as `PackedConv2D.run`.
 enum DepthwiseBlocked {
     /// Weights [blocks][kh·kw][16] then biases [blocks][16], zero for channels past the end.
     static func packWeights(channels: Int, taps: Int, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
