@@ -29,6 +29,26 @@ enum DepthwiseBlocked {
 }
 
 extension PackedConv2D {
+    /// Writes `count` pixel-major rows of `nc` ≤ 16 channels (`src[p·srcStride + c]`, read 16
+    /// floats wide) back to NCHW planes `dst[c·dstStride + p]`, adding `bias[c]` and the
+    /// residual and applying this convolution's activation, unless `activated` (the rows hold
+    /// it already, and there is no residual). Shared by the channel-blocked depthwise and the
+    /// pixel-rows paths.
+    func transposeToPlanes(_ src: UnsafePointer<Float>, srcStride: Int, nc: Int, count: Int,
+                           dst: UnsafeMutablePointer<Float>, dstStride: Int, bias: UnsafePointer<Float>?,
+                           residual: UnsafePointer<Float>?, activated: Bool) {
+        let e = epilogue
+        let simple = e.act == 1 || e.act == 2  // applied by the transposition itself
+        kernels.depthwiseC16.transposeOut(src, srcStride, nc, count, dst, dstStride, bias, residual,
+                                          !activated && simple ? e.act : 0, e.p0, e.p1)
+        if !activated && !simple && e.act != 0 {
+            for c in 0..<nc {
+                let d = dst + c * dstStride
+                for p in 0..<count { d[p] = activation.apply(d[p]) }
+            }
+        }
+    }
+
     /// Whether the depthwise convolution takes the channel-blocked path for this output size
     /// (`depthwiseBlockedMode`: 0 never, 2 always, 1 by the rule below). Measured on
     /// EfficientNet-Lite0's layers (`benchmarks/kernels/run.sh Depthwise`, AVX-512, one thread,
@@ -67,7 +87,6 @@ extension PackedConv2D {
         // otherwise the way back to NCHW does.
         let e = epilogue
         let kernelAct = residual == nil && (e.act == 1 || e.act == 2) ? e.act : 0
-        let act = activation
         let biasBase = UnsafePointer(packed + blocks * taps * 16)
         let pt = g.padTop, pl = g.padLeft
         return ScratchCache.with(bytes: bytes) { raw in
@@ -99,17 +118,12 @@ extension PackedConv2D {
                 ks.depthwiseC16.conv(UnsafePointer(win), cols, g.strideH, g.strideW, g.kernelH, g.kernelW,
                                      g.dilationH, g.dilationW, UnsafePointer(packed + blk * taps * 16),
                                      biasBase + blk * 16, oh, ow, res, kernelAct, e.p0, e.p1)
-                // Back to NCHW planes (+ residual, then ReLU/clip); other activations after.
+                // Back to NCHW planes (+ residual, then the activation the kernel left out).
                 let plane = oh * ow
                 let off = (img * channels + c0) * plane
-                let simpleAct = e.act == 1 || e.act == 2
-                ks.depthwiseC16.transposeOut(UnsafePointer(res), 16, nc, plane, output + off, plane, nil,
-                                             residual.map { $0 + off }, residual != nil && simpleAct ? e.act : 0,
-                                             e.p0, e.p1)
-                if !simpleAct && e.act != 0 {
-                    let d = output + off
-                    for i in 0..<(nc * plane) { d[i] = act.apply(d[i]) }
-                }
+                self.transposeToPlanes(UnsafePointer(res), srcStride: 16, nc: nc, count: plane, dst: output + off,
+                                       dstStride: plane, bias: nil, residual: residual.map { $0 + off },
+                                       activated: kernelAct != 0)
             }
             let tasks = batch * blocks
             let (work, o4) = (outs * taps).multipliedReportingOverflow(by: tasks)

@@ -183,12 +183,7 @@ extension PackedConv2D {
                                 let s = row + (q - n0), d = out + (plane + oy * ow + ox)
                                 if let res {
                                     let r = res + (plane + oy * ow + ox)
-                                    switch act {
-                                    case .none: for t in 0..<valid { d[t] = s[t] + r[t] }
-                                    case .relu:
-                                        for t in 0..<valid { let v = s[t] + r[t]; d[t] = v < 0 ? 0 : v }  // NaN stays NaN
-                                    default: for t in 0..<valid { d[t] = act.apply(s[t] + r[t]) }
-                                    }
+                                    for t in 0..<valid { d[t] = act.apply(s[t] + r[t]) }
                                 } else {
                                     d.update(from: s, count: valid)
                                 }

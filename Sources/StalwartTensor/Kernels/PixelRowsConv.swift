@@ -75,7 +75,7 @@ extension PackedConv2D {
         let aFloatsPadded = roundUp(aFloats, 16)
         let threads = pool.threadCount
         let coutPad = roundUp(cout, nr)
-        let act = activation, biasPtr = UnsafePointer(bias)
+        let biasPtr = UnsafePointer(bias)
         // + 16: the transposition reads rows of Cᵀ 16 floats wide.
         return ScratchCache.with(bytes: (aFloatsPadded + tFloats + 16) * 4) { raw in
             let a = raw.bindMemory(to: Float.self, capacity: aFloatsPadded + tFloats + 16)
@@ -158,22 +158,15 @@ extension PackedConv2D {
                 }
             }
             // 3. Transpose back: out[img][co][pix] = act(Cᵀ[img·HW + pix][co] + bias[co] + res),
-            //    16 channels × 16 pixels per register transpose (`DepthwiseC16Kernels.transposeOut`,
-            //    which applies ReLU and clip; other activations run after it).
+            //    16 channels × 16 pixels per register transpose (`transposeToPlanes`).
             let cBlocks = ceilDiv(cout, 16)
-            let e = epilogue
-            let simpleAct = e.act == 1 || e.act == 2
             let finish: (Int) -> Void = { task in
                 let img = task / cBlocks, c0 = (task % cBlocks) * 16
                 let nc = Swift.min(cout, c0 + 16) - c0
                 let off = (img * cout + c0) * hw
-                ks.depthwiseC16.transposeOut(UnsafePointer(t + img * hw * cout + c0), cout, nc, hw, output + off, hw,
-                                             biasPtr + c0, residual.map { $0 + off }, simpleAct ? e.act : 0,
-                                             e.p0, e.p1)
-                if !simpleAct && e.act != 0 {
-                    let d = output + off
-                    for i in 0..<(nc * hw) { d[i] = act.apply(d[i]) }
-                }
+                self.transposeToPlanes(UnsafePointer(t + img * hw * cout + c0), srcStride: cout, nc: nc, count: hw,
+                                       dst: output + off, dstStride: hw, bias: biasPtr + c0,
+                                       residual: residual.map { $0 + off }, activated: false)
             }
             let (work, o4) = (p * cout).multipliedReportingOverflow(by: k)
             let parallel = threads > 1 && !o4 && work >= 32 * 32 * 32

@@ -65,8 +65,8 @@ enum PortableKernels {
         }
     }
 
-    @inline(never)
     /// Row p of B at `b + offsets[p]` when `offsets` is given, else at `b + p·bStride`.
+    @inline(never)
     static func kernel4x8(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bStride: Int,
                           _ offsets: UnsafePointer<Int>?, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ mr: Int, _ nr: Int,
                           _ bias: UnsafePointer<Float>?, _ res: UnsafePointer<Float>?, _ e: KernelEpilogue) {
