@@ -730,6 +730,142 @@ public func {p}ResampleHorizontal8(src: UnsafePointer<UInt8>, srcStride: Int, sr
 """)
     return "\n".join(o)
 
+def gen_nchwc(p, L, hmax, maxR, fma):
+    """NCHWc (16-channel blocked) direct convolution tiles and their row driver for prefix `p`.
+    L: floats per vector; hmax: 16-channel output blocks per tile (1 or 2); maxR: pixels per tile;
+    fma: fused multiply-add (ISA modules) or separate multiply and add (portable)."""
+    V = f"SIMD{L}<Float>"
+    nb = 16 // L
+    o = []
+    w = o.append
+    w(f"""
+// MARK: NCHWc convolution ({p})
+
+/// ReLU (1) and clip (2) on one vector; other codes return `x` (the caller applies them).
+@inline(__always)
+func {p}NchwcAct(_ x: {V}, _ act: Int, _ p0: Float, _ p1: Float) -> {V} {{
+    if act == 1 {{ return x.replacing(with: {V}(), where: x .< {V}()) }}  // NaN stays NaN
+    if act == 2 {{
+        let lo = {V}(repeating: p0), hi = {V}(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }}
+    return x
+}}
+""")
+    def fmaline(acc, a, b):
+        return f"{acc} = {acc}.addingProduct({a}, {b})" if fma else f"{acc} = {acc} + {a} * {b}"
+    names = {}
+    for planar in (False, True):
+        for H in range(hmax, 0, -1):
+            nv = H * nb
+            for R in range(1, maxR + 1):
+                name = f"{p}Nchwc{'P' if planar else 'B'}{R}x{H}"
+                names[(planar, H, R)] = name
+                w(f"""@inline(never)
+func {name}(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {{""")
+                for r in range(R):
+                    w("    var " + ", ".join(f"c{r}_{v} = {V}()" for v in range(nv)))
+                # One k step per iteration of a loop with a run-time trip count (`inner`, 16 or 1):
+                # fully unrolled, LLVM hoists the broadcasts of all 16 steps and spills accumulators.
+                w(f"""    var pw = UnsafeRawPointer(weights)
+    let inner = {'1' if planar else 'channels'}
+    var t = 0
+    while t < taps {{
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {{""")
+                for v in range(nv):
+                    w(f"            let w{v} = pw.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)")
+                for r in range(R):
+                    off = r * (1 if planar else 16) * 4
+                    w(f"            let a{r} = {V}(repeating: s.load(fromByteOffset: {off}, as: Float.self))")
+                    w("            " + "; ".join(fmaline(f"c{r}_{v}", f"a{r}", f"w{v}") for v in range(nv)))
+                w(f"""            pw += {nv * L * 4}
+            s += 4
+            i &+= 1
+        }}
+        t &+= 1
+    }}
+    let d = UnsafeMutableRawPointer(dst)""" + ("\n    let hs = dstBlockStride &* 4" if H > 1 else ""))
+                for v in range(nv):
+                    w(f"    let b{v} = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)")
+                w("    if let rp = res {\n        let rr = UnsafeRawPointer(rp)")
+                for r in range(R):
+                    for v in range(nv):
+                        h, vb = divmod(v, nb)
+                        off = f"{'hs &+ ' if h else ''}{(r * 16 + vb * L) * 4}"
+                        w(f"        d.storeBytes(of: {p}NchwcAct(c{r}_{v} + b{v} + rr.loadUnaligned(fromByteOffset: {off}, as: {V}.self), act, p0, p1), toByteOffset: {off}, as: {V}.self)")
+                w("    } else {")
+                for r in range(R):
+                    for v in range(nv):
+                        h, vb = divmod(v, nb)
+                        off = f"{'hs &+ ' if h else ''}{(r * 16 + vb * L) * 4}"
+                        w(f"        d.storeBytes(of: {p}NchwcAct(c{r}_{v} + b{v}, act, p0, p1), toByteOffset: {off}, as: {V}.self)")
+                w("    }\n}\n")
+    # Row driver.
+    def dispatch(planar, H, indent):
+        lines = [f"{indent}switch r {{"]
+        for R in range(maxR, 0, -1):
+            call = f"{names[(planar, H, R)]}(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)"
+            lines.append(f"{indent}case {R}: {call}" if R > 1 else f"{indent}default: {call}")
+        lines.append(f"{indent}}}")
+        return "\n".join(lines)
+    hsel = f"blocks &- blk >= {hmax} ? {hmax} : 1" if hmax > 1 else "1"
+    w(f"""/// Output blocks per weight group of `{p}ConvNchwc` (the packed weights' group width).
+public let {p}NchwcGroupBlocks = {hmax}
+/// Output pixels per tile of `{p}ConvNchwc`.
+public let {p}NchwcTilePixels = {maxR}
+
+/// NCHWc direct convolution of one run of `pixels` consecutive output pixels for `blocks` output
+/// blocks of 16 channels: `dst[b·dstBlockStride + x·16 + c] = act(bias[b·16 + c] + Σ_k
+/// weights_b[k][c] · in_x[k] + residual[same])`. Input of pixel x for GEMM depth k: blocked
+/// (`planar` false) k = t·16 + i reads `src[offsets[t] + x·16 + i]`; planar k = t reads
+/// `src[offsets[t] + x]`. `weights`: groups of up to {hmax} blocks (the last group of an odd
+/// count has one), group g at `weights + g·K·16·{hmax}` holding [K][16·blocksInGroup] floats,
+/// K = taps·16 (blocked) or taps (planar). `bias`: 16·blocks floats. `act`: 1 ReLU, 2 clip,
+/// other codes none (the caller applies them). Pixels go {maxR} per tile.
+public func {p}ConvNchwc(pixels: Int, blocks: Int, taps: Int, planar: Bool, offsets: UnsafePointer<Int>,
+                        src: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                        dst: UnsafeMutablePointer<Float>, dstBlockStride: Int, bias: UnsafePointer<Float>,
+                        residual: UnsafePointer<Float>?, act: Int, p0: Float, p1: Float) {{
+    let k = planar ? taps : taps &* 16
+    let ps = planar ? 1 : 16
+    let inner = 16  // channels per tap (blocked); a run-time value keeps the tile loops rolled
+    var blk = 0
+    var wp = weights
+    while blk < blocks {{
+        let h = {hsel}
+        var x = 0
+        while x < pixels {{
+            let r = pixels &- x < {maxR} ? pixels &- x : {maxR}
+            let s = src + x &* ps
+            let o = blk &* dstBlockStride &+ x &* 16
+            let d = dst + o
+            var rp: UnsafePointer<Float>? = nil
+            if let rs = residual {{ rp = rs + o }}
+            let b = bias + blk &* 16""")
+    for H in range(hmax, 0, -1):
+        if hmax > 1:
+            w("            if h == 2 {" if H == hmax else "            } else {")
+        ind = "    " if hmax > 1 else ""
+        for planar in (True, False):
+            w(ind + ("            if planar {" if planar else "            } else {"))
+            w(dispatch(planar, H, ind + "                "))
+        w(ind + "            }")
+    if hmax > 1:
+        w("            }")
+    w(f"""            x &+= r
+        }}
+        wp += k &* 16 &* h
+        blk &+= h
+    }}
+}}
+""")
+    return "\n".join(o)
+
 import os
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 # Shared templates instantiated per ISA with the prefix `{p}` (plain text replacement), also for
@@ -742,9 +878,9 @@ def templates(p):
         src = open(os.path.join(root, 'scripts/isa_templates', t)).read()
         out.append(src.replace('{p}', p))
     return "\n".join(out)
-open(os.path.join(root, 'Sources/StalwartKernelsAVX512/KernelsAVX512.swift'),'w').write(gen('AVX512','avx512',16,14,'skylake-avx512') + "\n" + templates('avx512'))
-open(os.path.join(root, 'Sources/StalwartKernelsAVX2/KernelsAVX2.swift'),'w').write(gen('AVX2','avx2',8,6,'haswell') + "\n" + templates('avx2'))
+open(os.path.join(root, 'Sources/StalwartKernelsAVX512/KernelsAVX512.swift'),'w').write(gen('AVX512','avx512',16,14,'skylake-avx512') + "\n" + templates('avx512') + gen_nchwc('avx512', 16, 2, 14, True))
+open(os.path.join(root, 'Sources/StalwartKernelsAVX2/KernelsAVX2.swift'),'w').write(gen('AVX2','avx2',8,6,'haswell') + "\n" + templates('avx2') + gen_nchwc('avx2', 8, 1, 6, True))
 open(os.path.join(root, 'Sources/StalwartTensor/Kernels/PortableStreams.swift'),'w').write(
     "// Portable (baseline x86-64) instance of the shared ISA templates. GENERATED by\n"
     "// scripts/generate_isa_kernels.py from scripts/isa_templates: edit those, not this file.\n\n"
-    + templates('portable'))
+    + templates('portable') + gen_nchwc('portable', 16, 1, 4, False))

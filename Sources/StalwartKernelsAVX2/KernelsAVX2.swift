@@ -3209,3 +3209,706 @@ public func avx2TransposeOut16(src: UnsafePointer<Float>, srcStride: Int, nc: In
         x &+= 1
     }
 }
+
+// MARK: NCHWc convolution (avx2)
+
+/// ReLU (1) and clip (2) on one vector; other codes return `x` (the caller applies them).
+@inline(__always)
+func avx2NchwcAct(_ x: SIMD8<Float>, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD8<Float> {
+    if act == 1 { return x.replacing(with: SIMD8<Float>(), where: x .< SIMD8<Float>()) }  // NaN stays NaN
+    if act == 2 {
+        let lo = SIMD8<Float>(repeating: p0), hi = SIMD8<Float>(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }
+    return x
+}
+
+@inline(never)
+func avx2NchwcB1x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcB2x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcB3x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcB4x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD8<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcB5x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD8<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD8<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: 288, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcB6x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
+    var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD8<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD8<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD8<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: 288, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: 352, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 352, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: 352, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcP1x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcP2x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcP3x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcP4x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD8<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcP5x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD8<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD8<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: 288, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(never)
+func avx2NchwcP6x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
+    var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let a0 = SIMD8<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD8<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD8<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD8<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD8<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD8<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: 288, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: 352, as: SIMD8<Float>.self), act, p0, p1), toByteOffset: 352, as: SIMD8<Float>.self)
+    } else {
+        d.storeBytes(of: avx2NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: 32, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: 96, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: 160, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: 224, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: 288, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD8<Float>.self)
+        d.storeBytes(of: avx2NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: 352, as: SIMD8<Float>.self)
+    }
+}
+
+/// Output blocks per weight group of `avx2ConvNchwc` (the packed weights' group width).
+public let avx2NchwcGroupBlocks = 1
+/// Output pixels per tile of `avx2ConvNchwc`.
+public let avx2NchwcTilePixels = 6
+
+/// NCHWc direct convolution of one run of `pixels` consecutive output pixels for `blocks` output
+/// blocks of 16 channels: `dst[b·dstBlockStride + x·16 + c] = act(bias[b·16 + c] + Σ_k
+/// weights_b[k][c] · in_x[k] + residual[same])`. Input of pixel x for GEMM depth k: blocked
+/// (`planar` false) k = t·16 + i reads `src[offsets[t] + x·16 + i]`; planar k = t reads
+/// `src[offsets[t] + x]`. `weights`: groups of up to 1 blocks (the last group of an odd
+/// count has one), group g at `weights + g·K·16·1` holding [K][16·blocksInGroup] floats,
+/// K = taps·16 (blocked) or taps (planar). `bias`: 16·blocks floats. `act`: 1 ReLU, 2 clip,
+/// other codes none (the caller applies them). Pixels go 6 per tile.
+public func avx2ConvNchwc(pixels: Int, blocks: Int, taps: Int, planar: Bool, offsets: UnsafePointer<Int>,
+                        src: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                        dst: UnsafeMutablePointer<Float>, dstBlockStride: Int, bias: UnsafePointer<Float>,
+                        residual: UnsafePointer<Float>?, act: Int, p0: Float, p1: Float) {
+    let k = planar ? taps : taps &* 16
+    let ps = planar ? 1 : 16
+    let inner = 16  // channels per tap (blocked); a run-time value keeps the tile loops rolled
+    var blk = 0
+    var wp = weights
+    while blk < blocks {
+        let h = 1
+        var x = 0
+        while x < pixels {
+            let r = pixels &- x < 6 ? pixels &- x : 6
+            let s = src + x &* ps
+            let o = blk &* dstBlockStride &+ x &* 16
+            let d = dst + o
+            var rp: UnsafePointer<Float>? = nil
+            if let rs = residual { rp = rs + o }
+            let b = bias + blk &* 16
+            if planar {
+                switch r {
+                case 6: avx2NchwcP6x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 5: avx2NchwcP5x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 4: avx2NchwcP4x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 3: avx2NchwcP3x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 2: avx2NchwcP2x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                default: avx2NchwcP1x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                }
+            } else {
+                switch r {
+                case 6: avx2NchwcB6x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 5: avx2NchwcB5x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 4: avx2NchwcB4x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 3: avx2NchwcB3x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 2: avx2NchwcB2x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                default: avx2NchwcB1x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                }
+            }
+            x &+= r
+        }
+        wp += k &* 16 &* h
+        blk &+= h
+    }
+}

@@ -5241,3 +5241,4190 @@ public func avx512TransposeOut16(src: UnsafePointer<Float>, srcStride: Int, nc: 
         x &+= 1
     }
 }
+
+// MARK: NCHWc convolution (avx512)
+
+/// ReLU (1) and clip (2) on one vector; other codes return `x` (the caller applies them).
+@inline(__always)
+func avx512NchwcAct(_ x: SIMD16<Float>, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD16<Float> {
+    if act == 1 { return x.replacing(with: SIMD16<Float>(), where: x .< SIMD16<Float>()) }  // NaN stays NaN
+    if act == 2 {
+        let lo = SIMD16<Float>(repeating: p0), hi = SIMD16<Float>(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }
+    return x
+}
+
+@inline(never)
+func avx512NchwcB1x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB2x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB3x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB4x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB5x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB6x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB7x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB8x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB9x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB10x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB11x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB12x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 704, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0); c11_1 = c11_1.addingProduct(a11, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1, act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB13x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>(), c12_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 704, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0); c11_1 = c11_1.addingProduct(a11, w1)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 768, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0); c12_1 = c12_1.addingProduct(a12, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1, act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1, act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB14x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>(), c12_1 = SIMD16<Float>()
+    var c13_0 = SIMD16<Float>(), c13_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 704, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0); c11_1 = c11_1.addingProduct(a11, w1)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 768, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0); c12_1 = c12_1.addingProduct(a12, w1)
+            let a13 = SIMD16<Float>(repeating: s.load(fromByteOffset: 832, as: Float.self))
+            c13_0 = c13_0.addingProduct(a13, w0); c13_1 = c13_1.addingProduct(a13, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0 + rr.loadUnaligned(fromByteOffset: 832, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 832, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 832, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1, act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1, act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0, act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_1 + b1, act, p0, p1), toByteOffset: hs &+ 832, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB1x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB2x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB3x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB4x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB5x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB6x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB7x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB8x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB9x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB10x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB11x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB12x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 704, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB13x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 704, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 768, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcB14x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>()
+    var c13_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 256, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 320, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 384, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 448, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 512, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 576, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 640, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 704, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 768, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0)
+            let a13 = SIMD16<Float>(repeating: s.load(fromByteOffset: 832, as: Float.self))
+            c13_0 = c13_0.addingProduct(a13, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0 + rr.loadUnaligned(fromByteOffset: 832, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0, act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP1x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP2x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP3x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP4x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP5x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP6x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP7x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP8x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP9x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP10x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP11x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP12x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 44, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0); c11_1 = c11_1.addingProduct(a11, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1, act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP13x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>(), c12_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 44, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0); c11_1 = c11_1.addingProduct(a11, w1)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 48, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0); c12_1 = c12_1.addingProduct(a12, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1, act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1, act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP14x2(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>(), c12_1 = SIMD16<Float>()
+    var c13_0 = SIMD16<Float>(), c13_1 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let w1 = pw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0); c0_1 = c0_1.addingProduct(a0, w1)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0); c1_1 = c1_1.addingProduct(a1, w1)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0); c2_1 = c2_1.addingProduct(a2, w1)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0); c3_1 = c3_1.addingProduct(a3, w1)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0); c4_1 = c4_1.addingProduct(a4, w1)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0); c5_1 = c5_1.addingProduct(a5, w1)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0); c6_1 = c6_1.addingProduct(a6, w1)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0); c7_1 = c7_1.addingProduct(a7, w1)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0); c8_1 = c8_1.addingProduct(a8, w1)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0); c9_1 = c9_1.addingProduct(a9, w1)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0); c10_1 = c10_1.addingProduct(a10, w1)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 44, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0); c11_1 = c11_1.addingProduct(a11, w1)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 48, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0); c12_1 = c12_1.addingProduct(a12, w1)
+            let a13 = SIMD16<Float>(repeating: s.load(fromByteOffset: 52, as: Float.self))
+            c13_0 = c13_0.addingProduct(a13, w0); c13_1 = c13_1.addingProduct(a13, w1)
+            pw += 128
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let hs = dstBlockStride &* 4
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0 + rr.loadUnaligned(fromByteOffset: 832, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_1 + b1 + rr.loadUnaligned(fromByteOffset: hs &+ 832, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: hs &+ 832, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c0_1 + b1, act, p0, p1), toByteOffset: hs &+ 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_1 + b1, act, p0, p1), toByteOffset: hs &+ 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_1 + b1, act, p0, p1), toByteOffset: hs &+ 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_1 + b1, act, p0, p1), toByteOffset: hs &+ 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_1 + b1, act, p0, p1), toByteOffset: hs &+ 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_1 + b1, act, p0, p1), toByteOffset: hs &+ 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_1 + b1, act, p0, p1), toByteOffset: hs &+ 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_1 + b1, act, p0, p1), toByteOffset: hs &+ 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_1 + b1, act, p0, p1), toByteOffset: hs &+ 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_1 + b1, act, p0, p1), toByteOffset: hs &+ 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_1 + b1, act, p0, p1), toByteOffset: hs &+ 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_1 + b1, act, p0, p1), toByteOffset: hs &+ 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_1 + b1, act, p0, p1), toByteOffset: hs &+ 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0, act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_1 + b1, act, p0, p1), toByteOffset: hs &+ 832, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP1x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP2x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP3x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP4x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP5x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP6x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP7x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP8x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP9x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP10x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP11x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP12x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 44, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP13x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 44, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 48, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func avx512NchwcP14x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>()
+    var c12_0 = SIMD16<Float>()
+    var c13_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0.addingProduct(a0, w0)
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0.addingProduct(a1, w0)
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0.addingProduct(a2, w0)
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0.addingProduct(a3, w0)
+            let a4 = SIMD16<Float>(repeating: s.load(fromByteOffset: 16, as: Float.self))
+            c4_0 = c4_0.addingProduct(a4, w0)
+            let a5 = SIMD16<Float>(repeating: s.load(fromByteOffset: 20, as: Float.self))
+            c5_0 = c5_0.addingProduct(a5, w0)
+            let a6 = SIMD16<Float>(repeating: s.load(fromByteOffset: 24, as: Float.self))
+            c6_0 = c6_0.addingProduct(a6, w0)
+            let a7 = SIMD16<Float>(repeating: s.load(fromByteOffset: 28, as: Float.self))
+            c7_0 = c7_0.addingProduct(a7, w0)
+            let a8 = SIMD16<Float>(repeating: s.load(fromByteOffset: 32, as: Float.self))
+            c8_0 = c8_0.addingProduct(a8, w0)
+            let a9 = SIMD16<Float>(repeating: s.load(fromByteOffset: 36, as: Float.self))
+            c9_0 = c9_0.addingProduct(a9, w0)
+            let a10 = SIMD16<Float>(repeating: s.load(fromByteOffset: 40, as: Float.self))
+            c10_0 = c10_0.addingProduct(a10, w0)
+            let a11 = SIMD16<Float>(repeating: s.load(fromByteOffset: 44, as: Float.self))
+            c11_0 = c11_0.addingProduct(a11, w0)
+            let a12 = SIMD16<Float>(repeating: s.load(fromByteOffset: 48, as: Float.self))
+            c12_0 = c12_0.addingProduct(a12, w0)
+            let a13 = SIMD16<Float>(repeating: s.load(fromByteOffset: 52, as: Float.self))
+            c13_0 = c13_0.addingProduct(a13, w0)
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0 + rr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0 + rr.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0 + rr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0 + rr.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0 + rr.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0 + rr.loadUnaligned(fromByteOffset: 576, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0 + rr.loadUnaligned(fromByteOffset: 640, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0 + rr.loadUnaligned(fromByteOffset: 704, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0 + rr.loadUnaligned(fromByteOffset: 768, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0 + rr.loadUnaligned(fromByteOffset: 832, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: avx512NchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c4_0 + b0, act, p0, p1), toByteOffset: 256, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c5_0 + b0, act, p0, p1), toByteOffset: 320, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c6_0 + b0, act, p0, p1), toByteOffset: 384, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c7_0 + b0, act, p0, p1), toByteOffset: 448, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c8_0 + b0, act, p0, p1), toByteOffset: 512, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c9_0 + b0, act, p0, p1), toByteOffset: 576, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c10_0 + b0, act, p0, p1), toByteOffset: 640, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c11_0 + b0, act, p0, p1), toByteOffset: 704, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c12_0 + b0, act, p0, p1), toByteOffset: 768, as: SIMD16<Float>.self)
+        d.storeBytes(of: avx512NchwcAct(c13_0 + b0, act, p0, p1), toByteOffset: 832, as: SIMD16<Float>.self)
+    }
+}
+
+/// Output blocks per weight group of `avx512ConvNchwc` (the packed weights' group width).
+public let avx512NchwcGroupBlocks = 2
+/// Output pixels per tile of `avx512ConvNchwc`.
+public let avx512NchwcTilePixels = 14
+
+/// NCHWc direct convolution of one run of `pixels` consecutive output pixels for `blocks` output
+/// blocks of 16 channels: `dst[b·dstBlockStride + x·16 + c] = act(bias[b·16 + c] + Σ_k
+/// weights_b[k][c] · in_x[k] + residual[same])`. Input of pixel x for GEMM depth k: blocked
+/// (`planar` false) k = t·16 + i reads `src[offsets[t] + x·16 + i]`; planar k = t reads
+/// `src[offsets[t] + x]`. `weights`: groups of up to 2 blocks (the last group of an odd
+/// count has one), group g at `weights + g·K·16·2` holding [K][16·blocksInGroup] floats,
+/// K = taps·16 (blocked) or taps (planar). `bias`: 16·blocks floats. `act`: 1 ReLU, 2 clip,
+/// other codes none (the caller applies them). Pixels go 14 per tile.
+public func avx512ConvNchwc(pixels: Int, blocks: Int, taps: Int, planar: Bool, offsets: UnsafePointer<Int>,
+                        src: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                        dst: UnsafeMutablePointer<Float>, dstBlockStride: Int, bias: UnsafePointer<Float>,
+                        residual: UnsafePointer<Float>?, act: Int, p0: Float, p1: Float) {
+    let k = planar ? taps : taps &* 16
+    let ps = planar ? 1 : 16
+    let inner = 16  // channels per tap (blocked); a run-time value keeps the tile loops rolled
+    var blk = 0
+    var wp = weights
+    while blk < blocks {
+        let h = blocks &- blk >= 2 ? 2 : 1
+        var x = 0
+        while x < pixels {
+            let r = pixels &- x < 14 ? pixels &- x : 14
+            let s = src + x &* ps
+            let o = blk &* dstBlockStride &+ x &* 16
+            let d = dst + o
+            var rp: UnsafePointer<Float>? = nil
+            if let rs = residual { rp = rs + o }
+            let b = bias + blk &* 16
+            if h == 2 {
+                if planar {
+                    switch r {
+                    case 14: avx512NchwcP14x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 13: avx512NchwcP13x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 12: avx512NchwcP12x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 11: avx512NchwcP11x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 10: avx512NchwcP10x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 9: avx512NchwcP9x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 8: avx512NchwcP8x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 7: avx512NchwcP7x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 6: avx512NchwcP6x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 5: avx512NchwcP5x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 4: avx512NchwcP4x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 3: avx512NchwcP3x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 2: avx512NchwcP2x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    default: avx512NchwcP1x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    }
+                } else {
+                    switch r {
+                    case 14: avx512NchwcB14x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 13: avx512NchwcB13x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 12: avx512NchwcB12x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 11: avx512NchwcB11x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 10: avx512NchwcB10x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 9: avx512NchwcB9x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 8: avx512NchwcB8x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 7: avx512NchwcB7x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 6: avx512NchwcB6x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 5: avx512NchwcB5x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 4: avx512NchwcB4x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 3: avx512NchwcB3x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 2: avx512NchwcB2x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    default: avx512NchwcB1x2(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    }
+                }
+            } else {
+                if planar {
+                    switch r {
+                    case 14: avx512NchwcP14x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 13: avx512NchwcP13x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 12: avx512NchwcP12x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 11: avx512NchwcP11x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 10: avx512NchwcP10x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 9: avx512NchwcP9x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 8: avx512NchwcP8x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 7: avx512NchwcP7x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 6: avx512NchwcP6x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 5: avx512NchwcP5x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 4: avx512NchwcP4x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 3: avx512NchwcP3x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 2: avx512NchwcP2x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    default: avx512NchwcP1x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    }
+                } else {
+                    switch r {
+                    case 14: avx512NchwcB14x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 13: avx512NchwcB13x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 12: avx512NchwcB12x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 11: avx512NchwcB11x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 10: avx512NchwcB10x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 9: avx512NchwcB9x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 8: avx512NchwcB8x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 7: avx512NchwcB7x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 6: avx512NchwcB6x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 5: avx512NchwcB5x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 4: avx512NchwcB4x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 3: avx512NchwcB3x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    case 2: avx512NchwcB2x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    default: avx512NchwcB1x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                    }
+                }
+            }
+            x &+= r
+        }
+        wp += k &* 16 &* h
+        blk &+= h
+    }
+}

@@ -15,10 +15,16 @@ final class ConvOp: Operator {
     let activation: FusedActivation
     let hasResidual: Bool
     let weightShape: [Int]?          // OIHW when constant
-    let packed: PackedConv2D?        // prepared at load when the padding is known
+    /// The geometry when the padding is known at load (constant weights, 1-/2-D, explicit or
+    /// VALID pads); validated at load, packed on first use.
+    let fixedGeometry: Conv2DGeometry?
     let weights: Tensor?, bias: Tensor?
     private let cacheLock = Lock()
+    /// NCHW packings by input spatial size ([] for `fixedGeometry`), created when a plan first
+    /// runs this convolution on NCHW tensors (most plans run it blocked, see `blockedForm`).
     private var packedBySize: [[Int]: PackedConv2D] = [:]
+    /// Blocked forms by input spatial size + [planar input ? 1 : 0].
+    private var blockedBySize: [[Int]: BlockedConv] = [:]
 
     init(_ ctx: OpBuildContext) throws {
         let a = ctx.attrs
@@ -70,16 +76,21 @@ final class ConvOp: Operator {
             if spatialRank <= 2 && (autoPad == "NOTSET" || autoPad == "VALID") {
                 let g = ConvOp.geometry(pads: autoPad == "VALID" ? Array(repeating: 0, count: 2 * spatialRank) : explicitPads,
                                         w: w.shape, rank: spatialRank, kernel: kernel, strides: strides, dilations: dilations, group: group)
-                do {
-                    packed = try PackedConv2D(geometry: g, weights: w.floats, bias: bias?.floats, activation: activation)
-                } catch { throw StalwartError(error).context(label) }
+                guard g.outChannels % g.groups == 0, g.inChannels % g.groups == 0 else {
+                    throw ctx.fail("channels \(g.inChannels) → \(g.outChannels) not divisible by group \(group)")
+                }
+                let (k, o1) = g.kernelH.multipliedReportingOverflow(by: g.kernelW)
+                let (wc, o2) = w.shape[0].multipliedReportingOverflow(by: w.shape[1])
+                let (total, o3) = wc.multipliedReportingOverflow(by: k)
+                guard !o1, !o2, !o3, total == w.count else { throw ctx.fail("weights \(w.shape) overflow or do not match the kernel") }
+                fixedGeometry = g
                 return
             }
         }
-        packed = nil
+        fixedGeometry = nil
     }
 
-    private func geometry(pads: [Int], w: [Int]) -> Conv2DGeometry {
+    func geometry(pads: [Int], w: [Int]) -> Conv2DGeometry {
         ConvOp.geometry(pads: pads, w: w, rank: spatialRank, kernel: kernel, strides: strides, dilations: dilations, group: group)
     }
 
@@ -98,7 +109,7 @@ final class ConvOp: Operator {
     }
 
     /// Pads for an input of spatial size `size` (auto_pad resolved as ONNX specifies).
-    private func pads(for size: [Int]) -> [Int] {
+    func pads(for size: [Int]) -> [Int] {
         switch autoPad {
         case "VALID": return Array(repeating: 0, count: 2 * spatialRank)
         case "SAME_UPPER", "SAME_LOWER":
@@ -156,9 +167,8 @@ final class ConvOp: Operator {
     }
 
     private func packedFor(_ ins: [ValueInfo?], weights w: UnsafePointer<Float>?) throws -> PackedConv2D {
-        if let p = packed { return p }
         guard let x = ins[0], let wi = ins[1] else { throw StalwartError.internal("missing input") }
-        let size = Array(x.shape.dropFirst(2))
+        let size = fixedGeometry != nil ? [] : Array(x.shape.dropFirst(2))
         if weightShape != nil {
             cacheLock.lock()
             if let p = packedBySize[size] { cacheLock.unlock(); return p }
@@ -167,13 +177,39 @@ final class ConvOp: Operator {
         guard let wp = w ?? weights.map({ UnsafePointer($0.floats) }) else { throw StalwartError.internal("no weights") }
         let p: PackedConv2D
         do {
-            p = try PackedConv2D(geometry: geometry(pads: pads(for: size), w: wi.shape), weights: wp,
+            p = try PackedConv2D(geometry: fixedGeometry ?? geometry(pads: pads(for: size), w: wi.shape), weights: wp,
                                  bias: bias.map { UnsafePointer($0.floats) }, activation: activation)
         } catch { throw StalwartError(error) }
         if weightShape != nil {
             cacheLock.lock(); packedBySize[size] = p; cacheLock.unlock()
         }
         return p
+    }
+
+    /// The blocked form of this convolution for an input of `x`'s shape (see
+    /// `BlockedLayoutPass`), or nil when it has none: 3-D/1-D, weights computed at run time, a
+    /// grouped convolution that is not depthwise, a broadcasting residual, or sizes the blocked
+    /// path does not take. `inputBlocked`: the input is already blocked (otherwise a dense
+    /// convolution with fewer than 16 input channels reads it as NCHW planes).
+    func blockedForm(input x: ValueInfo, residual: ValueInfo?, output: ValueInfo, inputBlocked: Bool) -> BlockedConv? {
+        guard spatialRank == 2, let w = weights, weightShape != nil, x.shape.count == 4, x.dtype == .float32,
+              output.shape.count == 4 else { return nil }
+        if hasResidual {
+            guard let r = residual, r.shape == output.shape, r.dtype == .float32 else { return nil }
+        }
+        let size = [x.shape[2], x.shape[3]]
+        let g = fixedGeometry ?? geometry(pads: pads(for: size), w: w.shape)
+        guard BlockedConv.supports(g) else { return nil }
+        let planar = !inputBlocked && g.groups == 1 && g.inChannels < ChannelBlocks.width
+        let key = size + [planar ? 1 : 0]
+        cacheLock.lock()
+        if let b = blockedBySize[key] { cacheLock.unlock(); return b.supports(h: size[0], w: size[1]) ? b : nil }
+        cacheLock.unlock()
+        guard let b = try? BlockedConv(geometry: g, weights: w.floats, bias: bias?.floats, activation: activation,
+                                       planarInput: planar),
+              b.supports(h: size[0], w: size[1]) else { return nil }
+        cacheLock.lock(); blockedBySize[key] = b; cacheLock.unlock()
+        return b
     }
 
     func scratchBytes(_ ins: [ValueInfo?], threads: Int) -> Int {

@@ -30,6 +30,12 @@ final class PoolOp: Operator {
         guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else { throw ctx.fail("auto_pad '\(autoPad)'") }
     }
 
+    /// Whether a blocked form exists (`BlockedMaxPoolOp`): 2-D max pools.
+    var blockedCapable: Bool {
+        if case .max = kind { return kernel.count == 2 }
+        return false
+    }
+
     /// (padsBegin, padsEnd, outSpatial) for an input spatial size.
     func geometry(_ size: [Int]) throws -> ([Int], [Int], [Int]) {
         let r = kernel.count

@@ -138,6 +138,8 @@ final class ExecutionPlan {
             }
         }
 
+        BlockedLayoutPass.apply(steps: &steps, infos: &infos, slots: &slots, outputIDs: &outputIDs, aliasOf: &aliasOf)
+
         // Resolve alias chains to their root value.
         func root(_ v: Int) -> Int {
             var r = v

@@ -1731,3 +1731,380 @@ public func portableTransposeOut16(src: UnsafePointer<Float>, srcStride: Int, nc
         x &+= 1
     }
 }
+
+// MARK: NCHWc convolution (portable)
+
+/// ReLU (1) and clip (2) on one vector; other codes return `x` (the caller applies them).
+@inline(__always)
+func portableNchwcAct(_ x: SIMD16<Float>, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD16<Float> {
+    if act == 1 { return x.replacing(with: SIMD16<Float>(), where: x .< SIMD16<Float>()) }  // NaN stays NaN
+    if act == 2 {
+        let lo = SIMD16<Float>(repeating: p0), hi = SIMD16<Float>(repeating: p1)
+        let t = x.replacing(with: lo, where: x .< lo)
+        return t.replacing(with: hi, where: t .> hi)
+    }
+    return x
+}
+
+@inline(never)
+func portableNchwcB1x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func portableNchwcB2x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0 + a1 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func portableNchwcB3x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0 + a1 * w0
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0 + a2 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func portableNchwcB4x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = channels
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 64, as: Float.self))
+            c1_0 = c1_0 + a1 * w0
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 128, as: Float.self))
+            c2_0 = c2_0 + a2 * w0
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 192, as: Float.self))
+            c3_0 = c3_0 + a3 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func portableNchwcP1x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func portableNchwcP2x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0 + a1 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func portableNchwcP3x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0 + a1 * w0
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0 + a2 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+    }
+}
+
+@inline(never)
+func portableNchwcP4x1(_ taps: Int, _ channels: Int, _ offsets: UnsafePointer<Int>, _ src: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dst: UnsafeMutablePointer<Float>, _ dstBlockStride: Int, _ bias: UnsafePointer<Float>,
+            _ res: UnsafePointer<Float>?, _ act: Int, _ p0: Float, _ p1: Float) {
+    var c0_0 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>()
+    var pw = UnsafeRawPointer(weights)
+    let inner = 1
+    var t = 0
+    while t < taps {
+        var s = UnsafeRawPointer(src + offsets[t])
+        var i = 0
+        while i < inner {
+            let w0 = pw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+            let a0 = SIMD16<Float>(repeating: s.load(fromByteOffset: 0, as: Float.self))
+            c0_0 = c0_0 + a0 * w0
+            let a1 = SIMD16<Float>(repeating: s.load(fromByteOffset: 4, as: Float.self))
+            c1_0 = c1_0 + a1 * w0
+            let a2 = SIMD16<Float>(repeating: s.load(fromByteOffset: 8, as: Float.self))
+            c2_0 = c2_0 + a2 * w0
+            let a3 = SIMD16<Float>(repeating: s.load(fromByteOffset: 12, as: Float.self))
+            c3_0 = c3_0 + a3 * w0
+            pw += 64
+            s += 4
+            i &+= 1
+        }
+        t &+= 1
+    }
+    let d = UnsafeMutableRawPointer(dst)
+    let b0 = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    if let rp = res {
+        let rr = UnsafeRawPointer(rp)
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0 + rr.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0 + rr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0 + rr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c3_0 + b0 + rr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    } else {
+        d.storeBytes(of: portableNchwcAct(c0_0 + b0, act, p0, p1), toByteOffset: 0, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c1_0 + b0, act, p0, p1), toByteOffset: 64, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c2_0 + b0, act, p0, p1), toByteOffset: 128, as: SIMD16<Float>.self)
+        d.storeBytes(of: portableNchwcAct(c3_0 + b0, act, p0, p1), toByteOffset: 192, as: SIMD16<Float>.self)
+    }
+}
+
+/// Output blocks per weight group of `portableConvNchwc` (the packed weights' group width).
+public let portableNchwcGroupBlocks = 1
+/// Output pixels per tile of `portableConvNchwc`.
+public let portableNchwcTilePixels = 4
+
+/// NCHWc direct convolution of one run of `pixels` consecutive output pixels for `blocks` output
+/// blocks of 16 channels: `dst[b·dstBlockStride + x·16 + c] = act(bias[b·16 + c] + Σ_k
+/// weights_b[k][c] · in_x[k] + residual[same])`. Input of pixel x for GEMM depth k: blocked
+/// (`planar` false) k = t·16 + i reads `src[offsets[t] + x·16 + i]`; planar k = t reads
+/// `src[offsets[t] + x]`. `weights`: groups of up to 1 blocks (the last group of an odd
+/// count has one), group g at `weights + g·K·16·1` holding [K][16·blocksInGroup] floats,
+/// K = taps·16 (blocked) or taps (planar). `bias`: 16·blocks floats. `act`: 1 ReLU, 2 clip,
+/// other codes none (the caller applies them). Pixels go 4 per tile.
+public func portableConvNchwc(pixels: Int, blocks: Int, taps: Int, planar: Bool, offsets: UnsafePointer<Int>,
+                        src: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                        dst: UnsafeMutablePointer<Float>, dstBlockStride: Int, bias: UnsafePointer<Float>,
+                        residual: UnsafePointer<Float>?, act: Int, p0: Float, p1: Float) {
+    let k = planar ? taps : taps &* 16
+    let ps = planar ? 1 : 16
+    let inner = 16  // channels per tap (blocked); a run-time value keeps the tile loops rolled
+    var blk = 0
+    var wp = weights
+    while blk < blocks {
+        let h = 1
+        var x = 0
+        while x < pixels {
+            let r = pixels &- x < 4 ? pixels &- x : 4
+            let s = src + x &* ps
+            let o = blk &* dstBlockStride &+ x &* 16
+            let d = dst + o
+            var rp: UnsafePointer<Float>? = nil
+            if let rs = residual { rp = rs + o }
+            let b = bias + blk &* 16
+            if planar {
+                switch r {
+                case 4: portableNchwcP4x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 3: portableNchwcP3x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 2: portableNchwcP2x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                default: portableNchwcP1x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                }
+            } else {
+                switch r {
+                case 4: portableNchwcB4x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 3: portableNchwcB3x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                case 2: portableNchwcB2x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                default: portableNchwcB1x1(taps, inner, offsets, s, wp, d, dstBlockStride, b, rp, act, p0, p1)
+                }
+            }
+            x &+= r
+        }
+        wp += k &* 16 &* h
+        blk &+= h
+    }
+}

@@ -1,0 +1,407 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Channel-blocked ("NCHWc") activations, the layout the engine keeps between convolutions:
+/// [N][⌈C/16⌉][H][W][16] float32, channel c of pixel (y, x) in block c/16, lane c mod 16.
+/// Lanes past C hold finite values (zeros or an activation of zero) that the next blocked
+/// convolution multiplies by zero weights.
+///
+/// Why: a convolution over blocked input is a GEMM whose operands need no packing — each output
+/// pixel broadcasts 16 consecutive input channels, the weights are packed once at load as
+/// [K][16·blocks], and 16 output channels of a pixel are one vector store, so bias, residual
+/// and activation go straight into the output without the NCHW copy-out (MLAS's recipe).
+public enum ChannelBlocks {
+    public static let width = 16
+    /// Blocks for `channels` channels.
+    public static func count(_ channels: Int) -> Int { (channels + 15) / 16 }
+}
+
+/// A 2-D convolution over channel-blocked tensors with weights packed once at load.
+///
+/// - dense (groups == 1): the GEMM runs as `KernelSet.nchwc` tiles of up to `tilePixels`
+///   output pixels × 32 (AVX-512) or 16 output channels, reading the input through a per-tap
+///   offset table: from the input itself for 1×1/stride-1 without padding, otherwise from
+///   zero-padded stride-phase planes (`DirectConvLayout`) built per image. With `planarInput`
+///   the input is NCHW (few channels, e.g. an RGB stem) and each (channel, tap) is one GEMM row.
+/// - depthwise (groups == Cin == Cout): the channel-blocked depthwise kernel
+///   (`DepthwiseC16Kernels.conv`) per block over a zero-padded window copy.
+/// Output is always blocked; a residual has the output's (blocked) layout.
+///
+/// Thread-safety: immutable after init; `run` may be called from many threads at once.
+public final class BlockedConv: @unchecked Sendable {
+    public let geometry: Conv2DGeometry
+    public let activation: FusedActivation
+    /// The input is NCHW planes instead of blocks (dense only).
+    public let planarInput: Bool
+    public let isDepthwise: Bool
+    let kernels: KernelSet
+    let epilogue: KernelEpilogue
+    /// Dense: groups of `kernels.nchwc.groupBlocks` output blocks, group starting at block b0
+    /// at `weights + b0·16·depth`, [depth][16·blocksInGroup]. Depthwise: `DepthwiseBlocked`'s
+    /// layout (weights, then biases).
+    let weights: UnsafeMutablePointer<Float>
+    /// Dense: [outBlocks·16] (zero past Cout). Depthwise: points into `weights`.
+    let bias: UnsafePointer<Float>
+    private let biasStorage: UnsafeMutablePointer<Float>?
+    let inBlocks: Int, outBlocks: Int
+    /// GEMM depth: taps · 16 (blocked) or Cin · kH · kW (planar).
+    let depth: Int
+
+    /// Whether a convolution with this geometry can run blocked (one group, or depthwise).
+    public static func supports(_ g: Conv2DGeometry) -> Bool {
+        g.groups == 1 || (g.groups == g.inChannels && g.groups == g.outChannels)
+    }
+
+    /// `weights`: OIHW float32 [Cout, Cin/groups, kH, kW] (copied); `bias`: [Cout] or nil.
+    /// `planarInput` (dense only): read NCHW input. Throws for invalid geometry, a grouped
+    /// convolution that is not depthwise, sizes that overflow, or allocation failure.
+    public convenience init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
+                            activation: FusedActivation, planarInput: Bool) throws(TensorError) {
+        try self.init(geometry: g, weights: w, bias: b, activation: activation, planarInput: planarInput, kernels: .current)
+    }
+
+    init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
+         activation: FusedActivation, planarInput: Bool, kernels ks: KernelSet) throws(TensorError) {
+        let dims = [g.inChannels, g.outChannels, g.groups, g.kernelH, g.kernelW, g.strideH, g.strideW,
+                    g.dilationH, g.dilationW]
+        let pads = [g.padTop, g.padLeft, g.padBottom, g.padRight]
+        guard dims.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }) else { throw .shape(.negative(dims + pads)) }
+        guard BlockedConv.supports(g) else { throw .countMismatch(expected: 1, got: g.groups) }
+        let depthwise = g.groups > 1
+        let (taps, o1) = g.kernelH.multipliedReportingOverflow(by: g.kernelW)
+        let inB = ChannelBlocks.count(g.inChannels), outB = ChannelBlocks.count(g.outChannels)
+        let (k, o2) = (planarInput ? g.inChannels : inB * 16).multipliedReportingOverflow(by: taps)
+        let (total, o3) = (outB * 16).multipliedReportingOverflow(by: k)
+        guard !o1, !o2, !o3, total < Int.max / 16, !(depthwise && planarInput) else { throw .shape(.overflow(dims)) }
+        let floats = depthwise ? DepthwiseBlocked.floats(channels: g.outChannels, taps: taps) : total
+        guard let raw = alignedAllocate(floats * 4) else { throw .outOfMemory(bytes: floats * 4) }
+        let wp = raw.bindMemory(to: Float.self, capacity: floats)
+        if depthwise {
+            let biases = (0..<g.outChannels).map { b?[$0] ?? 0 }
+            biases.withUnsafeBufferPointer { z in
+                if let base = z.baseAddress {
+                    DepthwiseBlocked.packWeights(channels: g.outChannels, taps: taps, weights: w, bias: base, into: wp)
+                }
+            }
+            bias = UnsafePointer(wp + outB * taps * 16)
+            biasStorage = nil
+        } else {
+            guard let braw = alignedAllocate(outB * 16 * 4) else {
+                free(raw)
+                throw .outOfMemory(bytes: outB * 64)
+            }
+            let bp = braw.bindMemory(to: Float.self, capacity: outB * 16)
+            for c in 0..<(outB * 16) { bp[c] = b != nil && c < g.outChannels ? b.unsafelyUnwrapped[c] : 0 }
+            BlockedConv.packDense(g, planar: planarInput, groupBlocks: ks.nchwc.groupBlocks, depth: k, weights: w, into: wp)
+            bias = UnsafePointer(bp)
+            biasStorage = bp
+        }
+        geometry = g
+        self.activation = activation
+        self.planarInput = depthwise ? false : planarInput
+        isDepthwise = depthwise
+        kernels = ks
+        epilogue = KernelEpilogue(activation: activation)
+        weights = wp
+        inBlocks = inB
+        outBlocks = outB
+        depth = k
+    }
+
+    deinit { free(weights); free(biasStorage) }
+
+    /// Element (k, j) of the group holding output block b0 (j < 16·blocks in the group):
+    /// W[b0·16 + j][ci][ky][kx] with k = (ci·kH + ky)·kW + kx (planar) or
+    /// k = ((ci/16)·kH·kW + ky·kW + kx)·16 + ci mod 16 (blocked); zero past Cin or Cout.
+    static func packDense(_ g: Conv2DGeometry, planar: Bool, groupBlocks: Int, depth k: Int,
+                          weights w: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        let taps = g.kernelH * g.kernelW, cin = g.inChannels, cout = g.outChannels
+        let outB = ChannelBlocks.count(cout)
+        var b0 = 0
+        while b0 < outB {
+            let nb = Swift.min(groupBlocks, outB - b0)
+            let width = 16 * nb
+            let base = dst + b0 * 16 * k
+            for p in 0..<k {
+                let ci: Int, tap: Int
+                if planar {
+                    ci = p / taps; tap = p % taps
+                } else {
+                    let t = p / 16
+                    ci = (t / taps) * 16 + p % 16; tap = t % taps
+                }
+                let row = base + p * width
+                for j in 0..<width {
+                    let oc = b0 * 16 + j
+                    row[j] = ci < cin && oc < cout ? w[(oc * cin + ci) * taps + tap] : 0
+                }
+            }
+            b0 += nb
+        }
+    }
+
+    /// Whether `run` can take an input of h×w (false when the output would be empty or the
+    /// padded copy of one image would exceed `DirectConvLayout.maxImageFloats`).
+    public func supports(h: Int, w: Int) -> Bool {
+        guard h > 0, w > 0, let (oh, ow) = geometry.outputSize(h: h, w: w) else { return false }
+        if isDepthwise || reads1x1InPlace { return h < Int.max / 64 / w }
+        return layout(oh: oh, ow: ow) != nil
+    }
+
+    /// 1×1, stride 1, no padding, blocked input: the input is read in place.
+    var reads1x1InPlace: Bool {
+        let g = geometry
+        return !planarInput && !isDepthwise && g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1
+            && g.padTop == 0 && g.padLeft == 0 && g.padBottom == 0 && g.padRight == 0
+    }
+
+    /// Phase planes of the padded input (planar: per channel; blocked: per block, 16 floats per
+    /// pixel), or nil when too large.
+    func layout(oh: Int, ow: Int) -> DirectConvLayout? {
+        var g = geometry
+        if !planarInput { g.inChannels = inBlocks * 16 }
+        guard let l = DirectConvLayout(g, oh: oh, ow: ow, nr: 1) else { return nil }
+        if !planarInput {
+            let (f, o) = (inBlocks * l.channelStride).multipliedReportingOverflow(by: 16)
+            guard !o, f <= DirectConvLayout.maxImageFloats * 16 else { return nil }
+        }
+        return l
+    }
+
+    // MARK: Running
+
+    /// input: blocked [batch][inBlocks][h][w][16] (or NCHW with `planarInput`); output: blocked
+    /// [batch][outBlocks][oh][ow][16]; residual: nil or output-shaped. Buffers must not overlap.
+    /// Returns false (output unspecified) when `supports(h:w:)` is false or memory for the
+    /// padded copy is lacking.
+    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                    batch: Int, h: Int, w: Int, pool: ThreadPool) -> Bool {
+        guard batch > 0, supports(h: h, w: w), let (oh, ow) = geometry.outputSize(h: h, w: w) else { return false }
+        if isDepthwise {
+            return runDepthwise(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
+                                oh: oh, ow: ow, pool: pool)
+        }
+        return runDense(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
+                        oh: oh, ow: ow, pool: pool)
+    }
+
+    /// Kernel activation code (ReLU and clip run in the tile store) and whether another
+    /// activation must be applied afterwards.
+    var kernelAct: (code: Int, after: Bool) {
+        let a = epilogue.act
+        return (a == 1 || a == 2) ? (a, false) : (0, a != 0)
+    }
+
+    /// Applies the activation the kernels do not (codes above 2) to `count` floats.
+    func activateRemaining(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        for i in 0..<count { p[i] = activation.apply(p[i]) }
+    }
+
+    private func runDense(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                          batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool) -> Bool {
+        let g = geometry, nk = kernels.nchwc
+        let inPlace = reads1x1InPlace
+        let l = inPlace ? nil : layout(oh: oh, ow: ow)
+        if !inPlace && l == nil { return false }
+        let ps = planarInput ? 1 : 16
+        let taps = planarInput ? depth : depth / 16
+        let inImage = planarInput ? g.inChannels * h * w : inBlocks * h * w * 16
+        let outPlane = oh * ow * 16, outImage = outBlocks * outPlane
+        let imageFloats = l.map { roundUp((planarInput ? g.inChannels : inBlocks * 16) * $0.channelStride, 16) } ?? 0
+        let offsetFloats = roundUp(2 * taps, 16)
+        let (bytes, o) = (offsetFloats + imageFloats).multipliedReportingOverflow(by: 4)
+        guard !o else { return false }
+        // Runs of output pixels: one per output row, or (in place) the whole plane in chunks.
+        let runLength = inPlace ? oh * ow : ow
+        let runs = inPlace ? 1 : oh
+        let groups = ceilDiv(outBlocks, nk.groupBlocks)
+        let threads = pool.threadCount
+        var chunkRuns = runs, chunkPixels = runLength
+        if threads > 1 && groups < 4 * threads {
+            let want = ceilDiv(4 * threads, groups)
+            if inPlace {
+                chunkPixels = Swift.max(nk.tilePixels, roundUp(ceilDiv(runLength, want), nk.tilePixels))
+            } else {
+                chunkRuns = Swift.max(1, ceilDiv(runs, want))
+            }
+        }
+        let runChunks = ceilDiv(runs, chunkRuns), pixelChunks = ceilDiv(runLength, chunkPixels)
+        let tasks = groups * runChunks * pixelChunks
+        let (act, after) = kernelAct
+        let e = epilogue
+        let wts = UnsafePointer(weights), bs = bias, k = depth
+        return ScratchCache.with(bytes: bytes) { raw in
+            let offsets = raw.bindMemory(to: Int.self, capacity: taps)
+            let planes = (raw + offsetFloats * 4).bindMemory(to: Float.self, capacity: Swift.max(imageFloats, 1))
+            if let l {
+                if planarInput {
+                    l.offsets(g, into: offsets)
+                } else {
+                    blockedOffsets(l, into: offsets)
+                }
+            } else {
+                for t in 0..<taps { offsets[t] = t * h * w * 16 }
+            }
+            let offs = UnsafePointer(offsets)
+            for img in 0..<batch {
+                let x = input + img * inImage
+                let out = output + img * outImage
+                let res = residual.map { $0 + img * outImage }
+                let src: UnsafePointer<Float>
+                if let l {
+                    if planarInput {
+                        let chunk = Swift.max(1, ceilDiv(g.inChannels, 4 * threads))
+                        let pack: (Int) -> Void = { c in
+                            l.pack(g, src: x, h: h, w: w, channels: (c * chunk)..<Swift.min(g.inChannels, (c + 1) * chunk), dst: planes)
+                        }
+                        let n = ceilDiv(g.inChannels, chunk)
+                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(n, pack) } else { for c in 0..<n { pack(c) } }
+                    } else {
+                        let pack: (Int) -> Void = { blk in self.packBlocked(l, src: x + blk * h * w * 16, h: h, w: w,
+                                                                            dst: planes + blk * l.channelStride * 16) }
+                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(inBlocks, pack) } else { for b in 0..<inBlocks { pack(b) } }
+                    }
+                    src = UnsafePointer(planes)
+                } else {
+                    src = x
+                }
+                let rowStride = (l?.wq ?? ow) * ps
+                let body: (Int) -> Void = { t in
+                    let gi = t / (runChunks * pixelChunks), rest = t % (runChunks * pixelChunks)
+                    let rc = rest / pixelChunks, pc = rest % pixelChunks
+                    let b0 = gi * nk.groupBlocks, nb = Swift.min(nk.groupBlocks, self.outBlocks - b0)
+                    let wg = wts + b0 * 16 * k
+                    let x0 = pc * chunkPixels, xn = Swift.min(chunkPixels, runLength - x0)
+                    for run in (rc * chunkRuns)..<Swift.min(runs, (rc + 1) * chunkRuns) {
+                        let o = b0 * outPlane + run * runLength * 16 + x0 * 16
+                        nk.run(xn, nb, taps, self.planarInput, offs, src + (run * rowStride + x0 * ps), wg,
+                               out + o, outPlane, bs + b0 * 16, res.map { $0 + o }, act, e.p0, e.p1)
+                        if after {
+                            for b in 0..<nb { self.activateRemaining(out + (o + b * outPlane), xn * 16) }
+                        }
+                    }
+                }
+                if threads > 1 && tasks > 1 {
+                    pool.parallelFor(tasks, body)
+                } else {
+                    for t in 0..<tasks { body(t) }
+                }
+            }
+        }
+    }
+
+    /// Blocked tap offsets: tap (icb, ky, kx) → icb's phase planes + its phase + the shift.
+    private func blockedOffsets(_ l: DirectConvLayout, into dst: UnsafeMutablePointer<Int>) {
+        let g = geometry
+        var t = 0
+        for icb in 0..<inBlocks {
+            for ky in 0..<g.kernelH {
+                let dy = ky * g.dilationH
+                for kx in 0..<g.kernelW {
+                    let dx = kx * g.dilationW
+                    let plane = l.phaseIndex[(dy % g.strideH) * g.strideW + dx % g.strideW]
+                    dst[t] = (icb * l.channelStride + plane * l.planeStride + (dy / g.strideH) * l.wq + dx / g.strideW) * 16
+                    t += 1
+                }
+            }
+        }
+    }
+
+    /// Writes the padded phase planes of one input block ([h][w][16]) at `dst` (16 floats per
+    /// pixel; layout of `DirectConvLayout` with every float ×16).
+    private func packBlocked(_ l: DirectConvLayout, src: UnsafePointer<Float>, h: Int, w: Int, dst: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let sh = g.strideH, sw = g.strideW, pt = g.padTop, pl = g.padLeft
+        for py in 0..<sh {
+            for px in 0..<sw {
+                let idx = l.phaseIndex[py * sw + px]
+                if idx < 0 { continue }
+                let plane = dst + idx * l.planeStride * 16
+                let xlo = Swift.min(pl - px <= 0 ? 0 : ceilDiv(pl - px, sw), l.wq)
+                let xhi = Swift.max(Swift.min(w + pl - px <= 0 ? 0 : ceilDiv(w + pl - px, sw), l.wq), xlo)
+                for y in 0..<l.hq {
+                    let iy = py + sh * y - pt
+                    let row = plane + y * l.wq * 16
+                    guard iy >= 0 && iy < h else {
+                        row.update(repeating: 0, count: l.wq * 16)
+                        continue
+                    }
+                    if xlo > 0 { row.update(repeating: 0, count: xlo * 16) }
+                    if xhi > xlo {
+                        let s = src + (iy * w + px + sw * xlo - pl) * 16
+                        if sw == 1 {
+                            (row + xlo * 16).update(from: s, count: (xhi - xlo) * 16)
+                        } else {
+                            for x in 0..<(xhi - xlo) { (row + (xlo + x) * 16).update(from: s + x * sw * 16, count: 16) }
+                        }
+                    }
+                    if xhi < l.wq { (row + xhi * 16).update(repeating: 0, count: (l.wq - xhi) * 16) }
+                }
+                (plane + l.hq * l.wq * 16).update(repeating: 0, count: (l.planeStride - l.hq * l.wq) * 16)
+            }
+        }
+    }
+
+    private func runDepthwise(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                              batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool) -> Bool {
+        let g = geometry, ks = kernels
+        let taps = g.kernelH * g.kernelW
+        let rows = (oh - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
+        let cols = (ow - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1
+        let (window, o1) = (rows * cols).multipliedReportingOverflow(by: 16)
+        guard !o1, window < Int.max / 64 else { return false }
+        let slotFloats = roundUp(window, 16)
+        let threads = pool.threadCount
+        let (bytes, o2) = (slotFloats * threads).multipliedReportingOverflow(by: 4)
+        guard !o2 else { return false }
+        // With a residual the kernel stores the bare sum and the activation follows the add.
+        let act = residual == nil ? kernelAct.code : 0
+        let after = residual == nil ? kernelAct.after : epilogue.act != 0
+        let e = epilogue
+        let pt = g.padTop, pl = g.padLeft
+        let inPlane = h * w * 16, outPlane = oh * ow * 16
+        let wts = UnsafePointer(weights), bs = bias
+        return ScratchCache.with(bytes: bytes) { raw in
+            let slots = raw.bindMemory(to: Float.self, capacity: slotFloats * threads)
+            let body: (Int, Int) -> Void = { t, slot in
+                let img = t / self.outBlocks, blk = t % self.outBlocks
+                let win = slots + slot * slotFloats
+                let src = input + (img * self.inBlocks + blk) * inPlane
+                let xlo = Swift.min(pl, cols), xhi = Swift.max(Swift.min(pl + w, cols), xlo)
+                for py in 0..<rows {
+                    let iy = py - pt
+                    let row = win + py * cols * 16
+                    guard iy >= 0 && iy < h else {
+                        row.update(repeating: 0, count: cols * 16)
+                        continue
+                    }
+                    if xlo > 0 { row.update(repeating: 0, count: xlo * 16) }
+                    if xhi < cols { (row + xhi * 16).update(repeating: 0, count: (cols - xhi) * 16) }
+                    if xhi > xlo { (row + xlo * 16).update(from: src + (iy * w + xlo - pl) * 16, count: (xhi - xlo) * 16) }
+                }
+                let off = (img * self.outBlocks + blk) * outPlane
+                let dst = output + off
+                ks.depthwiseC16.conv(UnsafePointer(win), cols, g.strideH, g.strideW, g.kernelH, g.kernelW,
+                                     g.dilationH, g.dilationW, wts + blk * taps * 16, bs + blk * 16, oh, ow, dst,
+                                     act, e.p0, e.p1)
+                if after {
+                    if let r = residual.map({ $0 + off }) {
+                        for i in 0..<outPlane { dst[i] = self.activation.apply(dst[i] + r[i]) }
+                    } else {
+                        self.activateRemaining(dst, outPlane)
+                    }
+                } else if let r = residual.map({ $0 + off }) {
+                    for i in 0..<outPlane { dst[i] += r[i] }
+                }
+            }
+            let tasks = batch * self.outBlocks
+            let (work, o3) = (outPlane * taps).multipliedReportingOverflow(by: tasks)
+            if threads > 1 && tasks > 1 && (o3 || work >= 32_768) {
+                pool.parallelForSlotted(tasks, body)
+            } else {
+                for t in 0..<tasks { body(t, 0) }
+            }
+        }
+    }
+}
