@@ -742,7 +742,8 @@ def gen_nchwc(p, L, hmax, maxR, fma):
 // MARK: NCHWc convolution ({p})
 
 /// ReLU (1) and clip (2) on one vector; other codes return `x` (the caller applies them).
-@inline(__always)
+/// Transparent, so it is inlined into every tile's store (see `{p}ActC16`).
+@_transparent
 func {p}NchwcAct(_ x: {V}, _ act: Int, _ p0: Float, _ p1: Float) -> {V} {{
     if act == 1 {{ return x.replacing(with: {V}(), where: x .< {V}()) }}  // NaN stays NaN
     if act == 2 {{

@@ -25,7 +25,7 @@ final class BlockedConvTests: XCTestCase {
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,
-               withResidual: Bool, pool: ThreadPool, rng: inout S.Rng, groupInner: Bool? = nil) throws {
+               withResidual: Bool, pool: ThreadPool, rng: inout S.Rng) throws {
         let g = c.geometry
         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
         let input = rng.floats(c.batch * c.cin * c.h * c.w)
@@ -37,7 +37,6 @@ final class BlockedConvTests: XCTestCase {
         let conv = try BlockedConv(geometry: g, weights: weights, bias: withBias ? bias : nil, activation: activation,
                                    planarInput: planar, kernels: ks)
         XCTAssertTrue(conv.supports(h: c.h, w: c.w))
-                conv.groupInnerMode = groupInner
         let outBlocks = ChannelBlocks.count(c.cout)
         let blockedIn = planar ? input : Self.blocked(input, batch: c.batch, channels: c.cin, pixels: c.h * c.w)
         let blockedRes = Self.blocked(residual, batch: c.batch, channels: c.cout, pixels: oh * ow)
@@ -117,10 +116,8 @@ final class BlockedConvTests: XCTestCase {
                 for (i, c) in cases.enumerated() {
                     for planar in c.groups == 1 ? [false, true] : [false] {
                         let act = PackedConv2DTests.activations[(i + (planar ? 3 : 0)) % PackedConv2DTests.activations.count]
-                        // Loop orders by the rule, group inner, group outer in turn.
                         try check(ks, c, planar: planar, activation: act, withBias: i % 2 == 0,
-                                  withResidual: (i + (planar ? 1 : 0)) % 3 != 1, pool: pool, rng: &rng,
-                                  groupInner: [nil, true, false][i % 3])
+                                  withResidual: (i + (planar ? 1 : 0)) % 3 != 1, pool: pool, rng: &rng)
                     }
                 }
             }

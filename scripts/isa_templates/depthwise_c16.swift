@@ -7,8 +7,9 @@ func {p}LoadC16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
 }
 
 /// Activation codes 1 (ReLU, NaN stays NaN) and 2 (clip to [p0, p1]); any other code returns
-/// `x` unchanged (the caller applies it).
-@inline(__always)
+/// `x` unchanged (the caller applies it). Transparent: `@inline(__always)` let LLVM merge it
+/// with an identical function and call the merged copy from the kernels' stores.
+@_transparent
 func {p}ActC16(_ x: SIMD16<Float>, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD16<Float> {
     if act == 1 { return x.replacing(with: SIMD16<Float>(), where: x .< SIMD16<Float>()) }
     if act == 2 {
@@ -23,7 +24,9 @@ func {p}ActC16(_ x: SIMD16<Float>, _ act: Int, _ p0: Float, _ p1: Float) -> SIMD
 /// src[oy·sh + ky·dh][ox·sw + kx·dw][c])`, taps summed in (ky, kx) order after the bias.
 /// `src`: the zero-padded input window, rows of `cols` pixels × 16 floats; `weights`:
 /// [kh·kw][16]; `bias`: [16]; `dst`: [oh][ow][16]. `act` as `{p}ActC16` (other codes: none).
-/// Eight (then four) output pixels share each weight load.
+/// Output pixels are taken in row-major order eight at a time (then four, then one), across
+/// row ends: each pixel of a group has its own input base, so rows shorter than eight (7×7
+/// maps) still run eight independent FMA chains per weight load.
 public func {p}DepthwiseC16(src: UnsafePointer<Float>, cols: Int, sh: Int, sw: Int, kh: Int, kw: Int,
                             dh: Int, dw: Int, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                             oh: Int, ow: Int, dst: UnsafeMutablePointer<Float>, act: Int, p0: Float, p1: Float) {
@@ -31,98 +34,144 @@ public func {p}DepthwiseC16(src: UnsafePointer<Float>, cols: Int, sh: Int, sw: I
     let rowStep = cols &* 16, colStep = sw &* 16
     let dyStep = dh &* rowStep, dxStep = dw &* 16
     let out = UnsafeMutableRawPointer(dst)
-    var oy = 0
-    while oy < oh {
-        let rowBase = src + oy &* sh &* rowStep
-        var o = oy &* ow &* 64  // byte offset of (oy, 0) in dst
-        var ox = 0
-        // Eight pixels at a time (eight independent FMA chains hide the FMA latency), then four.
-        while ox &+ 8 <= ow {
-            var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
-            var r = rowBase + ox &* colStep
-            var t = weights
-            var ky = 0
-            while ky < kh {
-                var q = r
-                var kx = 0
-                while kx < kw {
-                    let wv = {p}LoadC16(t)
-                    a0 = a0.addingProduct(wv, {p}LoadC16(q))
-                    a1 = a1.addingProduct(wv, {p}LoadC16(q + colStep))
-                    a2 = a2.addingProduct(wv, {p}LoadC16(q + 2 &* colStep))
-                    a3 = a3.addingProduct(wv, {p}LoadC16(q + 3 &* colStep))
-                    a4 = a4.addingProduct(wv, {p}LoadC16(q + 4 &* colStep))
-                    a5 = a5.addingProduct(wv, {p}LoadC16(q + 5 &* colStep))
-                    a6 = a6.addingProduct(wv, {p}LoadC16(q + 6 &* colStep))
-                    a7 = a7.addingProduct(wv, {p}LoadC16(q + 7 &* colStep))
-                    t += 16
-                    q += dxStep
-                    kx &+= 1
-                }
-                r += dyStep
-                ky &+= 1
+    let total = oh &* ow
+    // Input base of output pixel q: advanced pixel by pixel (no division per pixel).
+    var oy = 0, ox = 0
+    @inline(__always) func next() -> UnsafePointer<Float> {
+        let p = src + (oy &* sh &* rowStep &+ ox &* colStep)
+        ox &+= 1
+        if ox == ow { ox = 0; oy &+= 1 }
+        return p
+    }
+    var q = 0
+    while q &+ 8 <= total {
+      if ox &+ 8 <= ow {
+        // Inside one row: one base, neighbours `colStep` apart (fewer live registers).
+        let r = src + (oy &* sh &* rowStep &+ ox &* colStep)
+        var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
+        var t = weights
+        var ky = 0
+        var rowOff = 0
+        while ky < kh {
+            var o = r + rowOff
+            var kx = 0
+            while kx < kw {
+                let wv = {p}LoadC16(t)
+                a0 = a0.addingProduct(wv, {p}LoadC16(o))
+                a1 = a1.addingProduct(wv, {p}LoadC16(o + colStep))
+                a2 = a2.addingProduct(wv, {p}LoadC16(o + 2 &* colStep))
+                a3 = a3.addingProduct(wv, {p}LoadC16(o + 3 &* colStep))
+                a4 = a4.addingProduct(wv, {p}LoadC16(o + 4 &* colStep))
+                a5 = a5.addingProduct(wv, {p}LoadC16(o + 5 &* colStep))
+                a6 = a6.addingProduct(wv, {p}LoadC16(o + 6 &* colStep))
+                a7 = a7.addingProduct(wv, {p}LoadC16(o + 7 &* colStep))
+                t += 16
+                o += dxStep
+                kx &+= 1
             }
-            out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: o, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a1, act, p0, p1), toByteOffset: o &+ 64, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a2, act, p0, p1), toByteOffset: o &+ 128, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a3, act, p0, p1), toByteOffset: o &+ 192, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a4, act, p0, p1), toByteOffset: o &+ 256, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a5, act, p0, p1), toByteOffset: o &+ 320, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a6, act, p0, p1), toByteOffset: o &+ 384, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a7, act, p0, p1), toByteOffset: o &+ 448, as: SIMD16<Float>.self)
-            o &+= 512
-            ox &+= 8
+            rowOff &+= dyStep
+            ky &+= 1
         }
-        while ox &+ 4 <= ow {
-            var a0 = b, a1 = b, a2 = b, a3 = b
-            var r = rowBase + ox &* colStep
-            var t = weights
-            var ky = 0
-            while ky < kh {
-                var q = r
-                var kx = 0
-                while kx < kw {
-                    let wv = {p}LoadC16(t)
-                    a0 = a0.addingProduct(wv, {p}LoadC16(q))
-                    a1 = a1.addingProduct(wv, {p}LoadC16(q + colStep))
-                    a2 = a2.addingProduct(wv, {p}LoadC16(q + 2 &* colStep))
-                    a3 = a3.addingProduct(wv, {p}LoadC16(q + 3 &* colStep))
-                    t += 16
-                    q += dxStep
-                    kx &+= 1
-                }
-                r += dyStep
-                ky &+= 1
+        let d = q &* 64
+        out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: d, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a1, act, p0, p1), toByteOffset: d &+ 64, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a2, act, p0, p1), toByteOffset: d &+ 128, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a3, act, p0, p1), toByteOffset: d &+ 192, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a4, act, p0, p1), toByteOffset: d &+ 256, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a5, act, p0, p1), toByteOffset: d &+ 320, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a6, act, p0, p1), toByteOffset: d &+ 384, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a7, act, p0, p1), toByteOffset: d &+ 448, as: SIMD16<Float>.self)
+        q &+= 8
+        ox &+= 8
+        if ox == ow { ox = 0; oy &+= 1 }
+      } else {
+        // Across a row end: a base per pixel.
+        let r0 = next(), r1 = next(), r2 = next(), r3 = next(), r4 = next(), r5 = next(), r6 = next(), r7 = next()
+        var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
+        var t = weights
+        var ky = 0
+        var rowOff = 0
+        while ky < kh {
+            var o = rowOff
+            var kx = 0
+            while kx < kw {
+                let wv = {p}LoadC16(t)
+                a0 = a0.addingProduct(wv, {p}LoadC16(r0 + o))
+                a1 = a1.addingProduct(wv, {p}LoadC16(r1 + o))
+                a2 = a2.addingProduct(wv, {p}LoadC16(r2 + o))
+                a3 = a3.addingProduct(wv, {p}LoadC16(r3 + o))
+                a4 = a4.addingProduct(wv, {p}LoadC16(r4 + o))
+                a5 = a5.addingProduct(wv, {p}LoadC16(r5 + o))
+                a6 = a6.addingProduct(wv, {p}LoadC16(r6 + o))
+                a7 = a7.addingProduct(wv, {p}LoadC16(r7 + o))
+                t += 16
+                o &+= dxStep
+                kx &+= 1
             }
-            out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: o, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a1, act, p0, p1), toByteOffset: o &+ 64, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a2, act, p0, p1), toByteOffset: o &+ 128, as: SIMD16<Float>.self)
-            out.storeBytes(of: {p}ActC16(a3, act, p0, p1), toByteOffset: o &+ 192, as: SIMD16<Float>.self)
-            o &+= 256
-            ox &+= 4
+            rowOff &+= dyStep
+            ky &+= 1
         }
-        while ox < ow {
-            var a0 = b
-            var r = rowBase + ox &* colStep
-            var t = weights
-            var ky = 0
-            while ky < kh {
-                var q = r
-                var kx = 0
-                while kx < kw {
-                    a0 = a0.addingProduct({p}LoadC16(t), {p}LoadC16(q))
-                    t += 16
-                    q += dxStep
-                    kx &+= 1
-                }
-                r += dyStep
-                ky &+= 1
+        let d = q &* 64
+        out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: d, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a1, act, p0, p1), toByteOffset: d &+ 64, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a2, act, p0, p1), toByteOffset: d &+ 128, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a3, act, p0, p1), toByteOffset: d &+ 192, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a4, act, p0, p1), toByteOffset: d &+ 256, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a5, act, p0, p1), toByteOffset: d &+ 320, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a6, act, p0, p1), toByteOffset: d &+ 384, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a7, act, p0, p1), toByteOffset: d &+ 448, as: SIMD16<Float>.self)
+        q &+= 8
+      }
+    }
+    while q &+ 4 <= total {
+        let r0 = next(), r1 = next(), r2 = next(), r3 = next()
+        var a0 = b, a1 = b, a2 = b, a3 = b
+        var t = weights
+        var ky = 0
+        var rowOff = 0
+        while ky < kh {
+            var o = rowOff
+            var kx = 0
+            while kx < kw {
+                let wv = {p}LoadC16(t)
+                a0 = a0.addingProduct(wv, {p}LoadC16(r0 + o))
+                a1 = a1.addingProduct(wv, {p}LoadC16(r1 + o))
+                a2 = a2.addingProduct(wv, {p}LoadC16(r2 + o))
+                a3 = a3.addingProduct(wv, {p}LoadC16(r3 + o))
+                t += 16
+                o &+= dxStep
+                kx &+= 1
             }
-            out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: o, as: SIMD16<Float>.self)
-            o &+= 64
-            ox &+= 1
+            rowOff &+= dyStep
+            ky &+= 1
         }
-        oy &+= 1
+        let d = q &* 64
+        out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: d, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a1, act, p0, p1), toByteOffset: d &+ 64, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a2, act, p0, p1), toByteOffset: d &+ 128, as: SIMD16<Float>.self)
+        out.storeBytes(of: {p}ActC16(a3, act, p0, p1), toByteOffset: d &+ 192, as: SIMD16<Float>.self)
+        q &+= 4
+    }
+    while q < total {
+        let r0 = next()
+        var a0 = b
+        var t = weights
+        var ky = 0
+        var rowOff = 0
+        while ky < kh {
+            var o = rowOff
+            var kx = 0
+            while kx < kw {
+                a0 = a0.addingProduct({p}LoadC16(t), {p}LoadC16(r0 + o))
+                t += 16
+                o &+= dxStep
+                kx &+= 1
+            }
+            rowOff &+= dyStep
+            ky &+= 1
+        }
+        out.storeBytes(of: {p}ActC16(a0, act, p0, p1), toByteOffset: q &* 64, as: SIMD16<Float>.self)
+        q &+= 1
     }
 }
 

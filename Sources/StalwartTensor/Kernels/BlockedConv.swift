@@ -210,25 +210,15 @@ public final class BlockedConv: @unchecked Sendable {
         let outPlane = oh * ow * 16, outImage = outBlocks * outPlane
         let imageFloats = l.map { roundUp((planarInput ? g.inChannels : inBlocks * 16) * $0.channelStride, 16) } ?? 0
         let offsetFloats = roundUp(2 * taps, 16)
-        let groups = ceilDiv(outBlocks, nk.groupBlocks)
-        let weightFloats = outBlocks * 16 * depth
         let (bytes, o) = (offsetFloats + imageFloats).multipliedReportingOverflow(by: 4)
         guard !o else { return false }
         // Runs of output pixels: one per output row, or (in place) the whole plane in chunks.
         let runLength = inPlace ? oh * ow : ow
         let runs = inPlace ? 1 : oh
+        let groups = ceilDiv(outBlocks, nk.groupBlocks)
         let threads = pool.threadCount
-        // Small weights (≤ `groupInnerBytes`, kept in L2): each chunk of pixels runs every
-        // weight group while its input is in L1/L2, instead of each group re-reading the whole
-        // input. Measured in ResNet-50 (batch 1, one thread, ms, group outer → inner): 1×1
-        // 256→64 at 56×56 (3.2 MB of input) 0.69 → 0.46, 64→256 0.62 → 0.56; but the 7×7
-        // layers with 1–9 MB of weights lose (1×1 1024→2048/2: 1.07 → 1.19), hence the bound.
-        let groupInner = groupInnerMode ?? (weightFloats * 4 <= BlockedConv.groupInnerBytes)
         var chunkRuns = runs, chunkPixels = runLength
-        if groupInner {
-            chunkRuns = 1
-            chunkPixels = Swift.min(runLength, nk.tilePixels * 8)
-        } else if threads > 1 && groups < 4 * threads {
+        if threads > 1 && groups < 4 * threads {
             let want = ceilDiv(4 * threads, groups)
             if inPlace {
                 chunkPixels = Swift.max(nk.tilePixels, roundUp(ceilDiv(runLength, want), nk.tilePixels))
@@ -237,10 +227,10 @@ public final class BlockedConv: @unchecked Sendable {
             }
         }
         let runChunks = ceilDiv(runs, chunkRuns), pixelChunks = ceilDiv(runLength, chunkPixels)
+        let tasks = groups * runChunks * pixelChunks
         let (act, after) = kernelAct
         let e = epilogue
         let wts = UnsafePointer(weights), bs = bias, k = depth
-        let rowStride = (l?.wq ?? ow) * ps
         return ScratchCache.with(bytes: bytes) { raw in
             let offsets = raw.bindMemory(to: Int.self, capacity: taps)
             let planes = (raw + offsetFloats * 4).bindMemory(to: Float.self, capacity: Swift.max(imageFloats, 1))
@@ -254,48 +244,44 @@ public final class BlockedConv: @unchecked Sendable {
                 for t in 0..<taps { offsets[t] = t * h * w * 16 }
             }
             let offs = UnsafePointer(offsets)
-            let units = runChunks * pixelChunks
             for img in 0..<batch {
                 let x = input + img * inImage
-                if let l {
-                    // Padded phase planes of the image (per channel, or per block).
-                    let count = planarInput ? g.inChannels : inBlocks
-                    let pack: (Int) -> Void = { c in
-                        if self.planarInput {
-                            l.pack(g, src: x, h: h, w: w, channels: c..<(c + 1), dst: planes)
-                        } else {
-                            self.packBlocked(l, src: x + c * h * w * 16, h: h, w: w, dst: planes + c * l.channelStride * 16)
-                        }
-                    }
-                    if threads > 1 && inImage >= 1 << 15 {
-                        pool.parallelFor(count, pack)
-                    } else {
-                        for c in 0..<count { pack(c) }
-                    }
-                }
-                let src = l == nil ? x : UnsafePointer(planes)
                 let out = output + img * outImage
                 let res = residual.map { $0 + img * outImage }
-                /// Unit u (chunk of runs, chunk of pixels) for weight groups `gs`.
-                let work: (Int, Range<Int>) -> Void = { u, gs in
-                    let rc = u / pixelChunks, pc = u % pixelChunks
+                let src: UnsafePointer<Float>
+                if let l {
+                    if planarInput {
+                        let chunk = Swift.max(1, ceilDiv(g.inChannels, 4 * threads))
+                        let pack: (Int) -> Void = { c in
+                            l.pack(g, src: x, h: h, w: w, channels: (c * chunk)..<Swift.min(g.inChannels, (c + 1) * chunk), dst: planes)
+                        }
+                        let n = ceilDiv(g.inChannels, chunk)
+                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(n, pack) } else { for c in 0..<n { pack(c) } }
+                    } else {
+                        let pack: (Int) -> Void = { blk in self.packBlocked(l, src: x + blk * h * w * 16, h: h, w: w,
+                                                                            dst: planes + blk * l.channelStride * 16) }
+                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(inBlocks, pack) } else { for b in 0..<inBlocks { pack(b) } }
+                    }
+                    src = UnsafePointer(planes)
+                } else {
+                    src = x
+                }
+                let rowStride = (l?.wq ?? ow) * ps
+                let body: (Int) -> Void = { t in
+                    let gi = t / (runChunks * pixelChunks), rest = t % (runChunks * pixelChunks)
+                    let rc = rest / pixelChunks, pc = rest % pixelChunks
+                    let b0 = gi * nk.groupBlocks, nb = Swift.min(nk.groupBlocks, self.outBlocks - b0)
+                    let wg = wts + b0 * 16 * k
                     let x0 = pc * chunkPixels, xn = Swift.min(chunkPixels, runLength - x0)
                     for run in (rc * chunkRuns)..<Swift.min(runs, (rc + 1) * chunkRuns) {
-                        for gi in gs {
-                            let b0 = gi * nk.groupBlocks, nb = Swift.min(nk.groupBlocks, self.outBlocks - b0)
-                            let o = b0 * outPlane + run * runLength * 16 + x0 * 16
-                            nk.run(xn, nb, taps, self.planarInput, offs, src + (run * rowStride + x0 * ps), wts + b0 * 16 * k,
-                                   out + o, outPlane, bs + b0 * 16, res.map { $0 + o }, act, e.p0, e.p1)
-                            if after {
-                                for b in 0..<nb { self.activateRemaining(out + (o + b * outPlane), xn * 16) }
-                            }
+                        let o = b0 * outPlane + run * runLength * 16 + x0 * 16
+                        nk.run(xn, nb, taps, self.planarInput, offs, src + (run * rowStride + x0 * ps), wg,
+                               out + o, outPlane, bs + b0 * 16, res.map { $0 + o }, act, e.p0, e.p1)
+                        if after {
+                            for b in 0..<nb { self.activateRemaining(out + (o + b * outPlane), xn * 16) }
                         }
                     }
                 }
-                // Group inner: a task is a unit over every group; group outer: one group of one
-                // unit, tasks ordered group-major.
-                let tasks = groupInner ? units : groups * units
-                let body: (Int) -> Void = groupInner ? { t in work(t, 0..<groups) } : { t in work(t % units, (t / units)..<(t / units + 1)) }
                 if threads > 1 && tasks > 1 {
                     pool.parallelFor(tasks, body)
                 } else {
@@ -304,11 +290,6 @@ public final class BlockedConv: @unchecked Sendable {
             }
         }
     }
-
-    /// Layers with at most this many bytes of weights run every weight group per chunk of pixels.
-    static let groupInnerBytes = 256 << 10
-    /// Group-inner order forced on (true) or off (false) instead of by weight size (tests).
-    var groupInnerMode: Bool? = nil
 
     /// Blocked tap offsets: tap (icb, ky, kx) → icb's phase planes + its phase + the shift.
     private func blockedOffsets(_ l: DirectConvLayout, into dst: UnsafeMutablePointer<Int>) {
