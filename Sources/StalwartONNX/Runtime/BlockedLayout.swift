@@ -144,6 +144,10 @@ final class BlockedConvOp: Operator {
     init(_ conv: BlockedConv, input: [Int], output: [Int], label: String) {
         self.conv = conv; inShape = input; outShape = output; self.label = label
     }
+    /// The output may be the residual's buffer (`ExecutionPlan` decides): dense tiles read
+    /// their residual elements before storing the same elements; the depthwise path adds the
+    /// residual after storing, so it may not.
+    var mayWriteOverResidual: Bool { !conv.isDepthwise }
     func infer(_ ins: [ValueInfo?]) throws -> [ValueInfo] {
         [ValueInfo(.float32, [outShape[0], ChannelBlocks.count(outShape[1]), outShape[2], outShape[3], ChannelBlocks.width])]
     }

@@ -172,7 +172,9 @@ public final class BlockedConv: @unchecked Sendable {
     // MARK: Running
 
     /// input: blocked [batch][inBlocks][h][w][16] (or NCHW with `planarInput`); output: blocked
-    /// [batch][outBlocks][oh][ow][16]; residual: nil or output-shaped. Buffers must not overlap.
+    /// [batch][outBlocks][oh][ow][16]; residual: nil or output-shaped. The input must not overlap
+    /// the output; the residual may *be* the output (same pointer) for dense convolutions, whose
+    /// tiles read each residual element before storing it, but not otherwise overlap it.
     /// Returns false (output unspecified) when `supports(h:w:)` is false or memory for the
     /// padded copy is lacking.
     public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
@@ -333,7 +335,11 @@ public final class BlockedConv: @unchecked Sendable {
                         if sw == 1 {
                             (row + xlo * 16).update(from: s, count: (xhi - xlo) * 16)
                         } else {
-                            for x in 0..<(xhi - xlo) { (row + (xlo + x) * 16).update(from: s + x * sw * 16, count: 16) }
+                            let d = UnsafeMutableRawPointer(row + xlo * 16), r = UnsafeRawPointer(s)
+                            for x in 0..<(xhi - xlo) {
+                                d.storeBytes(of: r.loadUnaligned(fromByteOffset: x * sw * 64, as: SIMD16<Float>.self),
+                                             toByteOffset: x * 64, as: SIMD16<Float>.self)
+                            }
                         }
                     }
                     if xhi < l.wq { (row + xhi * 16).update(repeating: 0, count: (l.wq - xhi) * 16) }

@@ -103,7 +103,17 @@ struct DirectConvLayout {
                             if sw == 1 {
                                 (row + xlo).update(from: s, count: xhi - xlo)
                             } else {
-                                for x in 0..<(xhi - xlo) { row[xlo + x] = s[x * sw] }
+                                var x = 0
+                                if sw == 2 {
+                                    // Even lanes of 16 floats, while they lie inside the row.
+                                    let n = xhi - xlo, avail = w - (px + sw * xlo - pl)
+                                    while x + 8 <= n && 2 * x + 16 <= avail {
+                                        let v = UnsafeRawPointer(s + 2 * x).loadUnaligned(as: SIMD16<Float>.self)
+                                        UnsafeMutableRawPointer(row + xlo + x).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                                        x += 8
+                                    }
+                                }
+                                while x < xhi - xlo { row[xlo + x] = s[x * sw]; x += 1 }
                             }
                         }
                         if xhi < wq { (row + xhi).update(repeating: 0, count: wq - xhi) }
