@@ -24,7 +24,10 @@ public enum Sgemm {
                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool,
                     kernels ks: KernelSet) {
         guard m > 0, n > 0, k >= 0 else { return }
-        if m <= 4 && k > 0 {
+        // Few rows: no packing. With B transposed (a dense layer's [out, in] weights) up to 16
+        // rows: each weight row is read once for all rows of A, where the packed path would
+        // first copy all of B (ResNet-50's classifier at batch 8: 8 MB per call).
+        if k > 0 && (m <= 4 || (transB && m <= 16)) {
             return runSmallM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pool: pool, kernels: ks)
         }
@@ -105,22 +108,28 @@ public enum Sgemm {
         let tasks = ceilDiv(n, chunk)
         let body: (Int) -> Void = { t in
             let j0 = t * chunk, j1 = Swift.min(n, j0 + chunk)
+            if transB {
+                // Row j of B once for every row of A (from L1), not once per row of A (a dense
+                // layer's weights, batch 8: 8 MB read eight times).
+                for j in j0..<j1 {
+                    let brow = b + j * ldb
+                    for i in 0..<m {
+                        let d = alpha * ks.dot(rows + i * rowStride, brow, k)
+                        let cp = c + (i * ldc + j)
+                        cp.pointee = beta == 0 ? d : d + beta * cp.pointee
+                    }
+                }
+                return
+            }
             for i in 0..<m {
                 let crow = c + i * ldc
                 let arow = rows + i * rowStride
-                if transB {
-                    for j in j0..<j1 {
-                        let d = alpha * ks.dot(arow, b + j * ldb, k)
-                        crow[j] = beta == 0 ? d : d + beta * crow[j]
-                    }
-                } else {
-                    if beta == 0 {
-                        (crow + j0).update(repeating: 0, count: j1 - j0)
-                    } else if beta != 1 {
-                        for j in j0..<j1 { crow[j] *= beta }
-                    }
-                    for p in 0..<k { ks.axpy(alpha * arow[p], b + (p * ldb + j0), crow + j0, j1 - j0) }
+                if beta == 0 {
+                    (crow + j0).update(repeating: 0, count: j1 - j0)
+                } else if beta != 1 {
+                    for j in j0..<j1 { crow[j] *= beta }
                 }
+                for p in 0..<k { ks.axpy(alpha * arow[p], b + (p * ldb + j0), crow + j0, j1 - j0) }
             }
         }
         let (work, o) = (m * k).multipliedReportingOverflow(by: n)

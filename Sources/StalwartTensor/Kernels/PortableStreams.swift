@@ -1781,6 +1781,42 @@ public func portableTransposeOut16(src: UnsafePointer<Float>, srcStride: Int, nc
     }
 }
 
+/// One output row of a 2-D max pool over a 16-channel block ([h][w][16], `src` at the block):
+/// `dst[ox] = max over ky ∈ [hlo, hhi), kx ∈ [wlo, whi) of src[h0 + ky·dh][w0 + kx·dw]`, where
+/// (w0, wlo, whi) = `cols[4·ox ..< 4·ox + 3]` (the pool tables of `TensorOps.pool`); taps are
+/// folded as `x > acc ? x : acc` from −inf in (ky, kx) order (NaN never wins, the first of
+/// equal zeros stays), and an empty window gives −greatestFiniteMagnitude, as the NCHW pool.
+public func portableMaxPoolRowC16(src: UnsafePointer<Float>, w: Int, h0: Int, hlo: Int, hhi: Int, dh: Int, dw: Int,
+                             cols: UnsafePointer<Int>, outW: Int, dst: UnsafeMutablePointer<Float>) {
+    let out = UnsafeMutableRawPointer(dst)
+    let rowStep = dh &* w &* 16, colStep = dw &* 16
+    var ox = 0
+    while ox < outW {
+        let w0 = cols[4 &* ox], wlo = cols[4 &* ox &+ 1], whi = cols[4 &* ox &+ 2]
+        var m = SIMD16<Float>(repeating: -.infinity)
+        if hhi > hlo && whi > wlo {
+            var r = src + ((h0 &+ hlo &* dh) &* w &+ w0 &+ wlo &* dw) &* 16
+            var ky = hlo
+            while ky < hhi {
+                var q = r
+                var kx = wlo
+                while kx < whi {
+                    let v = portableLoadC16(q)
+                    m = m.replacing(with: v, where: v .> m)
+                    q += colStep
+                    kx &+= 1
+                }
+                r += rowStep
+                ky &+= 1
+            }
+        } else {
+            m = SIMD16<Float>(repeating: -Float.greatestFiniteMagnitude)
+        }
+        out.storeBytes(of: m, toByteOffset: ox &* 64, as: SIMD16<Float>.self)
+        ox &+= 1
+    }
+}
+
 // MARK: NCHWc convolution (portable)
 
 /// ReLU (1) and clip (2) on one vector; other codes return `x` (the caller applies them).

@@ -49,32 +49,15 @@ extension TensorOps {
                                pb: padsBegin[1], pe: padsEnd[1])
         geo.buildTables()
         let dh = dilations[0], dw = dilations[1]
+        let row = KernelSet.current.depthwiseC16.maxPoolRow
         geo.table.withUnsafeBufferPointer { tb in
             guard let t = tb.baseAddress else { return }
             let th = t + geo.base[1], tw = t + geo.base[2]
             parallelRanges(pool, count: planes * outH, workPerItem: outW * kernel[0] * kernel[1] * 4) { range in
-                for row in range {
-                    let plane = row / outH, oy = row % outH
-                    let src = input + plane * h * w * 16
-                    let dst = output + (plane * outH + oy) * outW * 16
-                    let h0 = th[4 * oy], hlo = th[4 * oy + 1], hhi = th[4 * oy + 2]
-                    for ox in 0..<outW {
-                        let w0 = tw[4 * ox], wlo = tw[4 * ox + 1], whi = tw[4 * ox + 2]
-                        var m = SIMD16<Float>(repeating: -.infinity)
-                        var ky = hlo
-                        while ky < hhi {
-                            let r = src + ((h0 + ky * dh) * w + w0) * 16
-                            var kx = wlo
-                            while kx < whi {
-                                let v = UnsafeRawPointer(r + kx * dw * 16).loadUnaligned(as: SIMD16<Float>.self)
-                                m.replace(with: v, where: v .> m)
-                                kx += 1
-                            }
-                            ky += 1
-                        }
-                        if hhi <= hlo || whi <= wlo { m = SIMD16(repeating: -Float.greatestFiniteMagnitude) }
-                        UnsafeMutableRawPointer(dst + ox * 16).storeBytes(of: m, as: SIMD16<Float>.self)
-                    }
+                for r in range {
+                    let plane = r / outH, oy = r % outH
+                    row(input + plane * h * w * 16, w, th[4 * oy], th[4 * oy + 1], th[4 * oy + 2], dh, dw, tw, outW,
+                        output + (plane * outH + oy) * outW * 16)
                 }
             }
         }
