@@ -19,4 +19,4 @@ export STALWART_LIB="$PWD/.build/release/libStalwart.so" STALWART_CLI="$PWD/.bui
 "$VENV/bin/python" -m pytest Tests/python -q -p no:cacheprovider "$@"
 echo "== pytest with STALWART_LAYOUT=nchw (ONNX parity and conformance on the NCHW convolution paths)"
 STALWART_LAYOUT=nchw "$VENV/bin/python" -m pytest Tests/python/test_parity.py Tests/python/test_conformance.py \
-  Tests/python/test_tf_style.py Tests/python/test_ops_random.py -q -p no:cacheprovider
+  Tests/python/test_tf_style.py Tests/python/test_ops_random.py Tests/python/test_blocked_layout.py -q -p no:cacheprovider

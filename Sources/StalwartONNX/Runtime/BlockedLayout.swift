@@ -90,7 +90,7 @@ enum BlockedLayoutPass {
                     let info = infos[v]
                     twin = newValue(blockedInfo(info))
                     blockedTwin[v] = twin
-                    out.append(Step(op: ReorderOp(toBlocked: true, shape: info.shape), node: step.node, inputs: [v],
+                    out.append(Step(op: ReorderOp(toBlocked: true, shape: info.shape), node: reorderNode(step.node, input: pos), inputs: [v],
                                     outputs: [twin], inputInfo: [info], outputInfo: [infos[twin]]))
                 }
                 inputs[pos] = twin; inInfo[pos] = infos[twin]
@@ -122,7 +122,7 @@ enum BlockedLayoutPass {
                 if nchwReaders[v] {
                     let twin = newValue(logical)
                     nchwTwin[v] = twin
-                    out.append(Step(op: ReorderOp(toBlocked: false, shape: logical.shape), node: step.node, inputs: [v],
+                    out.append(Step(op: ReorderOp(toBlocked: false, shape: logical.shape), node: reorderNode(step.node, input: nil), inputs: [v],
                                     outputs: [twin], inputInfo: [infos[v]], outputInfo: [logical]))
                 }
             } else {
@@ -132,6 +132,13 @@ enum BlockedLayoutPass {
         for (k, v) in outputIDs.enumerated() where v < n && blocked[v] { if let t = nchwTwin[v] { outputIDs[k] = t } }
         for (v, a) in aliasOf where a < n && blocked[a] { if let t = nchwTwin[a] { aliasOf[v] = t } }
         steps = out
+    }
+    /// A node for a reorder step's profile line and errors: "ToBlocked node 'conv input 3'"
+    /// before `node` reads its input, "ToNCHW node 'conv output'" after it writes its output.
+    static func reorderNode(_ node: IRNode, input: Int?) -> IRNode {
+        let base = node.name.isEmpty ? (node.outputs.first ?? "?") : node.name
+        return IRNode(opType: input == nil ? "ToNCHW" : "ToBlocked", name: base + (input.map { " input \($0)" } ?? " output"),
+                      domain: "", inputs: [], outputs: [], attributes: node.attributes)
     }
 }
 
