@@ -25,7 +25,7 @@ final class BlockedConvTests: XCTestCase {
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,
-               withResidual: Bool, pool: ThreadPool, rng: inout S.Rng, inPlace: Bool = false) throws {
+               withResidual: Bool, pool: ThreadPool, rng: inout S.Rng, inPlace: Bool = false, reverse: Bool = false) throws {
         let g = c.geometry
         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
         let input = rng.floats(c.batch * c.cin * c.h * c.w)
@@ -48,13 +48,13 @@ final class BlockedConvTests: XCTestCase {
             out = blockedRes
             ok = out.withUnsafeMutableBufferPointer { op in
                 conv.run(input: blockedIn, output: op.baseAddress!, residual: UnsafePointer(op.baseAddress!),
-                         batch: c.batch, h: c.h, w: c.w, pool: pool)
+                         batch: c.batch, h: c.h, w: c.w, pool: pool, lastImageFirst: reverse)
             }
         } else {
             ok = blockedRes.withUnsafeBufferPointer { rp in
                 out.withUnsafeMutableBufferPointer { op in
                     conv.run(input: blockedIn, output: op.baseAddress!, residual: withResidual ? rp.baseAddress : nil,
-                             batch: c.batch, h: c.h, w: c.w, pool: pool)
+                             batch: c.batch, h: c.h, w: c.w, pool: pool, lastImageFirst: reverse)
                 }
             }
         }
@@ -127,10 +127,10 @@ final class BlockedConvTests: XCTestCase {
                 for (i, c) in cases.enumerated() {
                     for planar in c.groups == 1 ? [false, true] : [false] {
                         let act = PackedConv2DTests.activations[(i + (planar ? 3 : 0)) % PackedConv2DTests.activations.count]
-                        // Every fourth case writes its output over the residual.
+                        // Every fourth case writes its output over the residual; odd ones run images last to first.
                         try check(ks, c, planar: planar, activation: act, withBias: i % 2 == 0,
                                   withResidual: (i + (planar ? 1 : 0)) % 3 != 1, pool: pool, rng: &rng,
-                                  inPlace: i % 4 == 0)
+                                  inPlace: i % 4 == 0, reverse: i % 2 == 1)
                     }
                 }
             }

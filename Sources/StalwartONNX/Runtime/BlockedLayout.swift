@@ -77,6 +77,7 @@ enum BlockedLayoutPass {
             return ValueInfo(.float32, [s[0], ChannelBlocks.count(s[1]), s[2], s[3], ChannelBlocks.width])
         }
         var out: [Step] = []
+        var convCount = 0
         for (i, step) in steps.enumerated() {
             var inputs = step.inputs, inInfo = step.inputInfo
             /// The blocked form of input `pos` (a reorder step the first time an NCHW value is needed).
@@ -105,7 +106,10 @@ enum BlockedLayoutPass {
             case .conv(let b):
                 if !b.planarInput { useBlocked(0) }
                 if inputs.count > 3 && inputs[3] >= 0 { useBlocked(3) }
-                op = BlockedConvOp(b, input: step.inputInfo[0]?.shape ?? [], output: step.outputInfo[0].shape, label: step.node.label)
+                let c = BlockedConvOp(b, input: step.inputInfo[0]?.shape ?? [], output: step.outputInfo[0].shape, label: step.node.label)
+                c.lastImageFirst = convCount % 2 == 1
+                convCount += 1
+                op = c
             case .maxPool:
                 if let p = step.op as? PoolOp { op = BlockedMaxPoolOp(p, input: step.inputInfo[0]?.shape ?? [], output: step.outputInfo[0].shape) }
             case .globalAverage:
@@ -147,6 +151,9 @@ final class BlockedConvOp: Operator {
     let conv: BlockedConv
     let inShape: [Int], outShape: [Int]
     let label: String
+    /// Images last to first (set by the pass on every other blocked convolution, see
+    /// `BlockedConv.run`).
+    var lastImageFirst = false
 
     init(_ conv: BlockedConv, input: [Int], output: [Int], label: String) {
         self.conv = conv; inShape = input; outShape = output; self.label = label
@@ -161,7 +168,7 @@ final class BlockedConvOp: Operator {
     func execute(_ io: OpIO) throws {
         let residual = io.inputs.count > 3 ? io.inputs[3]?.assumingMemoryBound(to: Float.self) : nil
         guard conv.run(input: io.f(0), output: io.out(0), residual: residual, batch: inShape[0],
-                       h: inShape[2], w: inShape[3], pool: io.pool) else {
+                       h: inShape[2], w: inShape[3], pool: io.pool, lastImageFirst: lastImageFirst) else {
             throw StalwartError.outOfMemory("no memory for the padded input copy of the convolution (\(inShape))")
         }
     }

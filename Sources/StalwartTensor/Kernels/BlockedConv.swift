@@ -177,15 +177,18 @@ public final class BlockedConv: @unchecked Sendable {
     /// tiles read each residual element before storing it, but not otherwise overlap it.
     /// Returns false (output unspecified) when `supports(h:w:)` is false or memory for the
     /// padded copy is lacking.
+    /// `lastImageFirst`: images in reverse order (results are the same). Alternating it from one
+    /// layer to the next starts each layer on the image the previous one wrote last, which is
+    /// still cached when a batch's activations are not.
     public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                    batch: Int, h: Int, w: Int, pool: ThreadPool) -> Bool {
+                    batch: Int, h: Int, w: Int, pool: ThreadPool, lastImageFirst: Bool = false) -> Bool {
         guard batch > 0, supports(h: h, w: w), let (oh, ow) = geometry.outputSize(h: h, w: w) else { return false }
         if isDepthwise {
             return runDepthwise(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
-                                oh: oh, ow: ow, pool: pool)
+                                oh: oh, ow: ow, pool: pool, reverse: lastImageFirst)
         }
         return runDense(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
-                        oh: oh, ow: ow, pool: pool)
+                        oh: oh, ow: ow, pool: pool, reverse: lastImageFirst)
     }
 
     /// Kernel activation code (ReLU and clip run in the tile store) and whether another
@@ -201,7 +204,7 @@ public final class BlockedConv: @unchecked Sendable {
     }
 
     private func runDense(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                          batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool) -> Bool {
+                          batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool, reverse: Bool) -> Bool {
         let g = geometry, nk = kernels.nchwc
         let inPlace = reads1x1InPlace
         let l = inPlace ? nil : layout(oh: oh, ow: ow)
@@ -246,7 +249,8 @@ public final class BlockedConv: @unchecked Sendable {
                 for t in 0..<taps { offsets[t] = t * h * w * 16 }
             }
             let offs = UnsafePointer(offsets)
-            for img in 0..<batch {
+            for i in 0..<batch {
+                let img = reverse ? batch - 1 - i : i
                 let x = input + img * inImage
                 let out = output + img * outImage
                 let res = residual.map { $0 + img * outImage }
@@ -353,7 +357,7 @@ public final class BlockedConv: @unchecked Sendable {
     }
 
     private func runDepthwise(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                              batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool) -> Bool {
+                              batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool, reverse: Bool) -> Bool {
         let g = geometry, ks = kernels
         let taps = g.kernelH * g.kernelW
         // Output rows per strip: the padded window of a strip (≤ 64 KB, with its halo rows) is
@@ -379,7 +383,8 @@ public final class BlockedConv: @unchecked Sendable {
         return ScratchCache.with(bytes: bytes) { raw in
             let slots = raw.bindMemory(to: Float.self, capacity: slotFloats * threads)
             let body: (Int, Int) -> Void = { t, slot in
-                let img = t / self.outBlocks, blk = t % self.outBlocks
+                let i = t / self.outBlocks, blk = t % self.outBlocks
+                let img = reverse ? batch - 1 - i : i
                 let win = slots + slot * slotFloats
                 let src = input + (img * self.inBlocks + blk) * inPlane
                 let xlo = Swift.min(pl, cols), xhi = Swift.max(Swift.min(pl + w, cols), xlo)
