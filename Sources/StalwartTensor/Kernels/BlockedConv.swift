@@ -298,7 +298,7 @@ public final class BlockedConv: @unchecked Sendable {
     }
 
     /// Below this many tasks per thread, the runs (or pixels) of each weight group are split.
-    static let tasksPerThread = 4
+    static let tasksPerThread = 8
 
     /// Blocked tap offsets: tap (icb, ky, kx) → icb's phase planes + its phase + the shift.
     private func blockedOffsets(_ l: DirectConvLayout, into dst: UnsafeMutablePointer<Int>) {
@@ -382,16 +382,24 @@ public final class BlockedConv: @unchecked Sendable {
         let wts = UnsafePointer(weights), bs = bias
         return ScratchCache.with(bytes: bytes) { raw in
             let slots = raw.bindMemory(to: Float.self, capacity: slotFloats * threads)
+            // Tasks: (image, block, range of strips); with few blocks per thread the strips of a
+            // block are split too, so that the threads finish together.
+            let strips = ceilDiv(oh, stripRows)
+            let units = batch * self.outBlocks
+            let parts = threads > 1 ? Swift.min(strips, ceilDiv(BlockedConv.tasksPerThread * threads, units)) : 1
+            let stripsPerPart = ceilDiv(strips, parts)
             let body: (Int, Int) -> Void = { t, slot in
-                let i = t / self.outBlocks, blk = t % self.outBlocks
+                let u = t / parts, part = t % parts
+                let i = u / self.outBlocks, blk = u % self.outBlocks
                 let img = reverse ? batch - 1 - i : i
                 let win = slots + slot * slotFloats
                 let src = input + (img * self.inBlocks + blk) * inPlane
                 let xlo = Swift.min(pl, cols), xhi = Swift.max(Swift.min(pl + w, cols), xlo)
                 let off = (img * self.outBlocks + blk) * outPlane
-                var oy0 = 0
-                while oy0 < oh {
-                    let n = Swift.min(stripRows, oh - oy0)
+                var oy0 = part * stripsPerPart * stripRows
+                let oyEnd = Swift.min(oh, (part + 1) * stripsPerPart * stripRows)
+                while oy0 < oyEnd {
+                    let n = Swift.min(stripRows, oyEnd - oy0)
                     // Window rows of this strip: padded rows oy0·sh ..< + (n − 1)·sh + span.
                     let stripWindowRows = (n - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
                     for py in 0..<stripWindowRows {
@@ -422,8 +430,8 @@ public final class BlockedConv: @unchecked Sendable {
                     oy0 += n
                 }
             }
-            let tasks = batch * self.outBlocks
-            let (work, o3) = (outPlane * taps).multipliedReportingOverflow(by: tasks)
+            let tasks = units * parts
+            let (work, o3) = (outPlane * taps).multipliedReportingOverflow(by: units)
             if threads > 1 && tasks > 1 && (o3 || work >= 32_768) {
                 pool.parallelForSlotted(tasks, body)
             } else {
