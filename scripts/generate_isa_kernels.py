@@ -312,6 +312,50 @@ public func {p}Dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: In
     return total
 }}
 
+/// out[r] = Σ_{{i < n}} a[i] · b[r·ldb + i] for r < 4: four rows of a dense layer's weights
+/// against one input, each input vector loaded once for the four (two accumulators per row,
+/// then lanes summed in order).
+public func {p}Dot4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
+                    _ out: UnsafeMutablePointer<Float>) {{
+    let ar = UnsafeRawPointer(a)
+    let r0 = UnsafeRawPointer(b), r1 = UnsafeRawPointer(b + ldb), r2 = UnsafeRawPointer(b + 2 &* ldb), r3 = UnsafeRawPointer(b + 3 &* ldb)
+    var s0 = {V}(), s1 = {V}(), s2 = {V}(), s3 = {V}(), t0 = {V}(), t1 = {V}(), t2 = {V}(), t3 = {V}()
+    var i = 0
+    while i &+ {2*L} <= n {{
+        let o = i &* 4
+        let x0 = ar.loadUnaligned(fromByteOffset: o, as: {V}.self), x1 = ar.loadUnaligned(fromByteOffset: o &+ {4*L}, as: {V}.self)
+        s0 = s0.addingProduct(x0, r0.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        t0 = t0.addingProduct(x1, r0.loadUnaligned(fromByteOffset: o &+ {4*L}, as: {V}.self))
+        s1 = s1.addingProduct(x0, r1.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        t1 = t1.addingProduct(x1, r1.loadUnaligned(fromByteOffset: o &+ {4*L}, as: {V}.self))
+        s2 = s2.addingProduct(x0, r2.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        t2 = t2.addingProduct(x1, r2.loadUnaligned(fromByteOffset: o &+ {4*L}, as: {V}.self))
+        s3 = s3.addingProduct(x0, r3.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        t3 = t3.addingProduct(x1, r3.loadUnaligned(fromByteOffset: o &+ {4*L}, as: {V}.self))
+        i &+= {2*L}
+    }}
+    s0 += t0; s1 += t1; s2 += t2; s3 += t3
+    while i &+ {L} <= n {{
+        let o = i &* 4
+        let x0 = ar.loadUnaligned(fromByteOffset: o, as: {V}.self)
+        s0 = s0.addingProduct(x0, r0.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        s1 = s1.addingProduct(x0, r1.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        s2 = s2.addingProduct(x0, r2.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        s3 = s3.addingProduct(x0, r3.loadUnaligned(fromByteOffset: o, as: {V}.self))
+        i &+= {L}
+    }}
+    var d0: Float = 0, d1: Float = 0, d2: Float = 0, d3: Float = 0
+    var l = 0
+    while l < {L} {{ d0 += s0[l]; d1 += s1[l]; d2 += s2[l]; d3 += s3[l]; l &+= 1 }}
+    while i < n {{
+        let x = a[i]
+        d0 = d0.addingProduct(x, b[i]); d1 = d1.addingProduct(x, b[ldb &+ i])
+        d2 = d2.addingProduct(x, b[2 &* ldb &+ i]); d3 = d3.addingProduct(x, b[3 &* ldb &+ i])
+        i &+= 1
+    }}
+    out[0] = d0; out[1] = d1; out[2] = d2; out[3] = d3
+}}
+
 /// y[i] += alpha · x[i] for i < n.
 public func {p}Axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {{
     let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)

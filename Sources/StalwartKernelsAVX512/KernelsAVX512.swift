@@ -2980,6 +2980,50 @@ public func avx512Dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n:
     return total
 }
 
+/// out[r] = Σ_{i < n} a[i] · b[r·ldb + i] for r < 4: four rows of a dense layer's weights
+/// against one input, each input vector loaded once for the four (two accumulators per row,
+/// then lanes summed in order).
+public func avx512Dot4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
+                    _ out: UnsafeMutablePointer<Float>) {
+    let ar = UnsafeRawPointer(a)
+    let r0 = UnsafeRawPointer(b), r1 = UnsafeRawPointer(b + ldb), r2 = UnsafeRawPointer(b + 2 &* ldb), r3 = UnsafeRawPointer(b + 3 &* ldb)
+    var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>(), t0 = SIMD16<Float>(), t1 = SIMD16<Float>(), t2 = SIMD16<Float>(), t3 = SIMD16<Float>()
+    var i = 0
+    while i &+ 32 <= n {
+        let o = i &* 4
+        let x0 = ar.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self), x1 = ar.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self)
+        s0 = s0.addingProduct(x0, r0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        t0 = t0.addingProduct(x1, r0.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self))
+        s1 = s1.addingProduct(x0, r1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        t1 = t1.addingProduct(x1, r1.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self))
+        s2 = s2.addingProduct(x0, r2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        t2 = t2.addingProduct(x1, r2.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self))
+        s3 = s3.addingProduct(x0, r3.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        t3 = t3.addingProduct(x1, r3.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self))
+        i &+= 32
+    }
+    s0 += t0; s1 += t1; s2 += t2; s3 += t3
+    while i &+ 16 <= n {
+        let o = i &* 4
+        let x0 = ar.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+        s0 = s0.addingProduct(x0, r0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        s1 = s1.addingProduct(x0, r1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        s2 = s2.addingProduct(x0, r2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        s3 = s3.addingProduct(x0, r3.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        i &+= 16
+    }
+    var d0: Float = 0, d1: Float = 0, d2: Float = 0, d3: Float = 0
+    var l = 0
+    while l < 16 { d0 += s0[l]; d1 += s1[l]; d2 += s2[l]; d3 += s3[l]; l &+= 1 }
+    while i < n {
+        let x = a[i]
+        d0 = d0.addingProduct(x, b[i]); d1 = d1.addingProduct(x, b[ldb &+ i])
+        d2 = d2.addingProduct(x, b[2 &* ldb &+ i]); d3 = d3.addingProduct(x, b[3 &* ldb &+ i])
+        i &+= 1
+    }
+    out[0] = d0; out[1] = d1; out[2] = d2; out[3] = d3
+}
+
 /// y[i] += alpha · x[i] for i < n.
 public func avx512Axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)

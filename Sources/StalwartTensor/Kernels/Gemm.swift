@@ -109,15 +109,28 @@ public enum Sgemm {
         let body: (Int) -> Void = { t in
             let j0 = t * chunk, j1 = Swift.min(n, j0 + chunk)
             if transB {
-                // Row j of B once for every row of A (from L1), not once per row of A (a dense
-                // layer's weights, batch 8: 8 MB read eight times).
-                for j in j0..<j1 {
-                    let brow = b + j * ldb
+                // Rows of B once for every row of A (from L1), not once per row of A (a dense
+                // layer's weights, batch 8: 8 MB read eight times); four at a time, so each
+                // vector of A serves four rows of B.
+                let d4 = UnsafeMutablePointer<Float>.allocate(capacity: 4)
+                defer { d4.deallocate() }
+                var j = j0
+                while j < j1 {
+                    let four = j + 4 <= j1
                     for i in 0..<m {
-                        let d = alpha * ks.dot(rows + i * rowStride, brow, k)
-                        let cp = c + (i * ldc + j)
-                        cp.pointee = beta == 0 ? d : d + beta * cp.pointee
+                        let arow = rows + i * rowStride
+                        if four {
+                            ks.dot4(arow, b + j * ldb, ldb, k, d4)
+                        } else {
+                            d4[0] = ks.dot(arow, b + j * ldb, k)
+                        }
+                        for r in 0..<(four ? 4 : 1) {
+                            let d = alpha * d4[r]
+                            let cp = c + (i * ldc + j + r)
+                            cp.pointee = beta == 0 ? d : d + beta * cp.pointee
+                        }
                     }
+                    j += four ? 4 : 1
                 }
                 return
             }

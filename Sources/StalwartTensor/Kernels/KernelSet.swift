@@ -93,6 +93,8 @@ struct KernelSet: @unchecked Sendable {
     let depthwisePrepare: DepthwisePrepareFunction
     /// Σ a[i]·b[i] over n floats.
     let dot: (_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float
+    /// out[r] = Σ a[i]·b[r·ldb + i] for r < 4 over n floats (four rows, `a` loaded once).
+    let dot4: (_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int, _ out: UnsafeMutablePointer<Float>) -> Void
     /// y[i] += alpha · x[i] over n floats.
     let axpy: (_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Void
     /// Pillow 8-bit resampling passes (see `Resample8Kernels`); nil for the generic set, whose
@@ -156,6 +158,7 @@ struct KernelSet: @unchecked Sendable {
                                           phaseStride: ps, dst: dst, temp: temp)
                 },
                 dot: { avx512Dot($0, $1, $2) },
+                dot4: { avx512Dot4($0, $1, $2, $3, $4) },
                 axpy: { avx512Axpy($0, $1, $2, $3) },
                 resample8: Resample8Kernels(isa: "avx512", vertical: avx512ResampleVertical8, horizontal: avx512ResampleHorizontal8),
                 streams: RandomStreamKernels(isa: "avx512", normals: avx512PhiloxNormals, units: avx512PhiloxUnits, words: avx512PhiloxWords),
@@ -189,6 +192,7 @@ struct KernelSet: @unchecked Sendable {
                                           phaseStride: ps, dst: dst, temp: temp)
                 },
                 dot: { avx2Dot($0, $1, $2) },
+                dot4: { avx2Dot4($0, $1, $2, $3, $4) },
                 axpy: { avx2Axpy($0, $1, $2, $3) },
                 resample8: Resample8Kernels(isa: "avx2", vertical: avx2ResampleVertical8, horizontal: avx2ResampleHorizontal8),
                 streams: RandomStreamKernels(isa: "avx2", normals: avx2PhiloxNormals, units: avx2PhiloxUnits, words: avx2PhiloxWords),
@@ -209,7 +213,7 @@ struct KernelSet: @unchecked Sendable {
         gemmBlock: PortableKernels.gemmBlock, gemmBlockIndirect: PortableKernels.gemmBlockIndirect,
         depthwise: PortableKernels.depthwise,
         depthwisePrepare: PortableKernels.depthwisePrepare,
-        dot: PortableKernels.dot, axpy: PortableKernels.axpy)
+        dot: PortableKernels.dot, dot4: PortableKernels.dot4, axpy: PortableKernels.axpy)
 }
 
 /// Philox4x32-10 streams in groups of 8 blocks and their transforms to float32 normals, uniform

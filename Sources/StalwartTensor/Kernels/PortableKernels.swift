@@ -172,6 +172,11 @@ enum PortableKernels {
         return total
     }
 
+    static func dot4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
+                     _ out: UnsafeMutablePointer<Float>) {
+        for r in 0..<4 { out[r] = dot(a, b + r * ldb, n) }
+    }
+
     static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] += alpha * x[i] }
     }
