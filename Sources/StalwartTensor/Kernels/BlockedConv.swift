@@ -394,7 +394,6 @@ public final class BlockedConv: @unchecked Sendable {
                 let img = reverse ? batch - 1 - i : i
                 let win = slots + slot * slotFloats
                 let src = input + (img * self.inBlocks + blk) * inPlane
-                let xlo = Swift.min(pl, cols), xhi = Swift.max(Swift.min(pl + w, cols), xlo)
                 let off = (img * self.outBlocks + blk) * outPlane
                 var oy0 = part * stripsPerPart * stripRows
                 let oyEnd = Swift.min(oh, (part + 1) * stripsPerPart * stripRows)
@@ -402,17 +401,8 @@ public final class BlockedConv: @unchecked Sendable {
                     let n = Swift.min(stripRows, oyEnd - oy0)
                     // Window rows of this strip: padded rows oy0·sh ..< + (n − 1)·sh + span.
                     let stripWindowRows = (n - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
-                    for py in 0..<stripWindowRows {
-                        let iy = oy0 * g.strideH + py - pt
-                        let row = win + py * cols * 16
-                        guard iy >= 0 && iy < h else {
-                            row.update(repeating: 0, count: cols * 16)
-                            continue
-                        }
-                        if xlo > 0 { row.update(repeating: 0, count: xlo * 16) }
-                        if xhi < cols { (row + xhi * 16).update(repeating: 0, count: (cols - xhi) * 16) }
-                        if xhi > xlo { (row + xlo * 16).update(from: src + (iy * w + xlo - pl) * 16, count: (xhi - xlo) * 16) }
-                    }
+                    DepthwiseBlocked.fillWindow(src, h: h, w: w, firstRow: oy0 * g.strideH - pt, rows: stripWindowRows,
+                                                cols: cols, padLeft: pl, into: win)
                     let dst = output + off + oy0 * ow * 16
                     ks.depthwiseC16.conv(UnsafePointer(win), cols, g.strideH, g.strideW, g.kernelH, g.kernelW,
                                          g.dilationH, g.dilationW, wts + blk * taps * 16, bs + blk * 16, n, ow, dst,

@@ -26,6 +26,25 @@ enum DepthwiseBlocked {
     }
 
     static func floats(channels: Int, taps: Int) -> Int { ceilDiv(channels, 16) * (taps + 1) * 16 }
+
+    /// Fills `rows` × `cols` pixels (16 floats each) of a zero-padded window from a plane
+    /// `src` [h][w][16]: window pixel (py, px) = src[firstRow + py][px − padLeft], or zeros
+    /// outside the plane.
+    static func fillWindow(_ src: UnsafePointer<Float>, h: Int, w: Int, firstRow: Int, rows: Int, cols: Int,
+                           padLeft pl: Int, into win: UnsafeMutablePointer<Float>) {
+        let xlo = Swift.min(Swift.max(pl, 0), cols), xhi = Swift.max(Swift.min(pl + w, cols), xlo)
+        for py in 0..<rows {
+            let iy = firstRow + py
+            let row = win + py * cols * 16
+            guard iy >= 0 && iy < h else {
+                row.update(repeating: 0, count: cols * 16)
+                continue
+            }
+            if xlo > 0 { row.update(repeating: 0, count: xlo * 16) }
+            if xhi < cols { (row + xhi * 16).update(repeating: 0, count: (cols - xhi) * 16) }
+            if xhi > xlo { (row + xlo * 16).update(from: src + (iy * w + xlo - pl) * 16, count: (xhi - xlo) * 16) }
+        }
+    }
 }
 
 extension PackedConv2D {
@@ -97,24 +116,12 @@ extension PackedConv2D {
                 let win = slots + slot * slotFloats
                 let res = win + roundUp(window, 16)
                 // Gather: window pixel (py, px) = input (py − pt, px − pl) or 0, lanes ≥ nc zero.
-                let xlo = Swift.min(Swift.max(pl, 0), cols), xhi = Swift.max(Swift.min(pl + w, cols), xlo)
                 // The block's planes interleaved whole (full 16-pixel transposes even when rows
                 // are short), then copied row by row into the padded window.
                 let flat = res + roundUp(outs, 16)
                 ks.depthwiseC16.interleave(input + (img * channels + c0) * h * w, h * w, nc, h * w, flat)
-                for py in 0..<rows {
-                    let iy = py - pt
-                    let row = win + py * cols * 16
-                    guard iy >= 0 && iy < h else {
-                        row.update(repeating: 0, count: cols * 16)
-                        continue
-                    }
-                    if xlo > 0 { row.update(repeating: 0, count: xlo * 16) }
-                    if xhi < cols { (row + xhi * 16).update(repeating: 0, count: (cols - xhi) * 16) }
-                    if xhi > xlo {
-                        (row + xlo * 16).update(from: flat + (iy * w + xlo - pl) * 16, count: (xhi - xlo) * 16)
-                    }
-                }
+                DepthwiseBlocked.fillWindow(UnsafePointer(flat), h: h, w: w, firstRow: -pt, rows: rows, cols: cols,
+                                            padLeft: pl, into: win)
                 ks.depthwiseC16.conv(UnsafePointer(win), cols, g.strideH, g.strideW, g.kernelH, g.kernelW,
                                      g.dilationH, g.dilationW, UnsafePointer(packed + blk * taps * 16),
                                      biasBase + blk * 16, oh, ow, res, kernelAct, e.p0, e.p1)
