@@ -37,10 +37,14 @@ enum BlockedLayoutPass {
             let inBlocked = in0 >= 0 && blocked[in0]
             if let conv = step.op as? ConvOp, let x = step.inputInfo.first ?? nil {
                 let residual = conv.hasResidual && step.inputs.count > 3 ? step.inputInfo[3] : nil
-                if let b = conv.blockedForm(input: x, residual: residual, output: step.outputInfo[0], inputBlocked: inBlocked) {
+                // The blocked copies (up to 16× an NCHW tensor with few channels) must have a size.
+                let sized = fitsBlocked(step.outputInfo[0]) && (inBlocked || fitsBlocked(x))
+                    && (residual.map(fitsBlocked) ?? true)
+                if sized, let b = conv.blockedForm(input: x, residual: residual, output: step.outputInfo[0], inputBlocked: inBlocked) {
                     mode = .conv(b)
                 }
-            } else if inBlocked, let pool = step.op as? PoolOp, pool.blockedCapable, step.outputs.count == 1 {
+            } else if inBlocked, let pool = step.op as? PoolOp, pool.blockedCapable, step.outputs.count == 1,
+                      fitsBlocked(step.outputInfo[0]) {
                 mode = .maxPool
             } else if inBlocked, let gp = step.op as? GlobalPoolOp, !gp.max, step.inputInfo[0]?.shape.count == 4 {
                 mode = .globalAverage
@@ -137,6 +141,13 @@ enum BlockedLayoutPass {
         for (v, a) in aliasOf where a < n && blocked[a] { if let t = nchwTwin[a] { aliasOf[v] = t } }
         steps = out
     }
+    /// Whether the blocked form of a 4-D float tensor has a byte count (no overflow).
+    static func fitsBlocked(_ i: ValueInfo) -> Bool {
+        let s = i.shape
+        guard s.count == 4, s.allSatisfy({ $0 >= 0 }) else { return false }
+        return (try? Shape.byteCount([s[0], ChannelBlocks.count(s[1]), s[2], s[3], ChannelBlocks.width], .float32)) != nil
+    }
+
     /// A node for a reorder step's profile line and errors: "ToBlocked node 'conv input 3'"
     /// before `node` reads its input, "ToNCHW node 'conv output'" after it writes its output.
     static func reorderNode(_ node: IRNode, input: Int?) -> IRNode {
