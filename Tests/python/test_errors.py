@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 import stalwart
 from onnx_builder import Const, describe, make_model, multi_io_model, node_model, run_isolated
@@ -167,6 +167,26 @@ def test_unsupported_op():
     with pytest.raises(stalwart.UnsupportedError) as info:
         stalwart.Model(model)
     assert "NonMaxSuppression" in str(info.value), "the message should name the operator"
+
+
+@pytest.mark.parametrize("op, attrs", [
+    ("Conv", {"dilations": [2**62, 1]}), ("Conv", {"strides": [2**62, 1]}),
+    ("Conv", {"pads": [2**62, 0, 0, 0]}), ("Conv", {"pads": [0, 0, 2**62, 2**62]}),
+    ("MaxPool", {"kernel_shape": [3, 3], "dilations": [2**62, 1]}),
+    ("MaxPool", {"kernel_shape": [3, 3], "pads": [0, 0, 2**62, 0]}),
+    ("MaxPool", {"kernel_shape": [2**40, 3]}),
+])
+def test_huge_window_attributes_are_model_errors(op, attrs):
+    """Dilations, strides, pads or kernels of 2⁴⁰–2⁶² made the window arithmetic overflow
+    (a trap, killing the process): now a ModelError naming the node, at load, in-process."""
+    inits = [numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")] if op == "Conv" else []
+    node = helper.make_node(op, ["x", "w"] if op == "Conv" else ["x"], ["y"], **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(stalwart.ModelError) as info:
+        stalwart.Model(model.SerializeToString())
+    assert op in str(info.value) and "2³¹" in str(info.value)
 
 
 def test_unsupported_custom_domain():

@@ -65,8 +65,9 @@ final class ConvOp: Operator {
         explicitPads = try a.ints("pads") ?? Array(repeating: 0, count: 2 * spatialRank)
         guard strides.count == spatialRank, dilations.count == spatialRank, explicitPads.count == 2 * spatialRank,
               strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }), explicitPads.allSatisfy({ $0 >= 0 }),
-              kernel.allSatisfy({ $0 >= 1 }), group >= 1 else {
-            throw ctx.fail("invalid strides \(strides), dilations \(dilations), pads \(explicitPads), kernel \(kernel) or group \(group)")
+              kernel.allSatisfy({ $0 >= 1 }), group >= 1,
+              (strides + dilations + explicitPads + kernel + [group]).allSatisfy({ $0 <= Int(Int32.max) }) else {
+            throw ctx.fail("invalid strides \(strides), dilations \(dilations), pads \(explicitPads), kernel \(kernel) or group \(group) (each at most 2³¹ − 1)")
         }
         if let w = weights {
             guard w.shape[0] % group == 0 else { throw ctx.fail("output channels \(w.shape[0]) not divisible by group \(group)") }

@@ -24,8 +24,9 @@ final class PoolOp: Operator {
         hasIndices = ctx.node.outputs.count > 1 && !ctx.node.outputs[1].isEmpty
         if hasIndices { throw ctx.unsupported("MaxPool's Indices output") }
         guard strides.count == k.count, dilations.count == k.count, pads.count == 2 * k.count,
-              strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }), pads.allSatisfy({ $0 >= 0 }) else {
-            throw ctx.fail("invalid strides \(strides), dilations \(dilations) or pads \(pads)")
+              strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }), pads.allSatisfy({ $0 >= 0 }),
+              (k + strides + dilations + pads).allSatisfy({ $0 <= Int(Int32.max) }) else {
+            throw ctx.fail("invalid kernel \(k), strides \(strides), dilations \(dilations) or pads \(pads) (each at most 2³¹ − 1)")
         }
         guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else { throw ctx.fail("auto_pad '\(autoPad)'") }
     }

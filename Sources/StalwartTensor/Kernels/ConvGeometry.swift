@@ -22,7 +22,15 @@ public struct Conv2DGeometry: Sendable, Hashable {
 
     /// Output spatial size for an input of `h`×`w`; nil when the window does not fit
     /// (output would be empty or negative).
+    /// Sizes whose arithmetic would overflow (a malformed model's dilation or padding of 2⁶²)
+    /// also give nil.
     public func outputSize(h: Int, w: Int) -> (h: Int, w: Int)? {
+        let limit = Int(Int32.max)
+        let values = [h, w, kernelH, kernelW, strideH, strideW, dilationH, dilationW, padTop, padLeft, padBottom, padRight]
+        guard values.allSatisfy({ $0 >= 0 && $0 <= limit }), strideH > 0, strideW > 0, kernelH > 0, kernelW > 0 else {
+            return nil
+        }
+        // Every term now fits in 31 bits: no product or sum below can overflow 64 bits.
         let ekh = dilationH * (kernelH - 1) + 1
         let ekw = dilationW * (kernelW - 1) + 1
         let oh = (h + padTop + padBottom - ekh) / strideH + 1
