@@ -257,12 +257,13 @@ public final class BlockedConv: @unchecked Sendable {
                 let src: UnsafePointer<Float>
                 if let l {
                     if planarInput {
-                        let chunk = Swift.max(1, ceilDiv(g.inChannels, 4 * threads))
-                        let pack: (Int) -> Void = { c in
-                            l.pack(g, src: x, h: h, w: w, channels: (c * chunk)..<Swift.min(g.inChannels, (c + 1) * chunk), dst: planes)
+                        // One task per (channel, stride phase): an RGB stem at stride 2 is 12 tasks.
+                        let phases = g.strideH * g.strideW
+                        let pack: (Int) -> Void = { u in
+                            l.pack(g, src: x, h: h, w: w, channels: (u / phases)..<(u / phases + 1), dst: planes, phase: u % phases)
                         }
-                        let n = ceilDiv(g.inChannels, chunk)
-                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(n, pack) } else { for c in 0..<n { pack(c) } }
+                        let n = g.inChannels * phases
+                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(n, pack) } else { for u in 0..<n { pack(u) } }
                     } else {
                         let pack: (Int) -> Void = { blk in self.packBlocked(l, src: x + blk * h * w * 16, h: h, w: w,
                                                                             dst: planes + blk * l.channelStride * 16) }

@@ -77,15 +77,17 @@ struct DirectConvLayout {
     }
 
     /// Writes the phase planes of channels `channels` of one image (`src`: [Cin, h, w]).
+    /// `phase`: only the phase planes of phase `py·sw + px` (nil: all), so that a few channels
+    /// can still be split over threads.
     func pack(_ g: Conv2DGeometry, src: UnsafePointer<Float>, h: Int, w: Int, channels: Range<Int>,
-              dst: UnsafeMutablePointer<Float>) {
+              dst: UnsafeMutablePointer<Float>, phase: Int? = nil) {
         let sh = g.strideH, sw = g.strideW, pt = g.padTop, pl = g.padLeft
         for ci in channels {
             let chan = src + ci * h * w
             for py in 0..<sh {
                 for px in 0..<sw {
                     let idx = phaseIndex[py * sw + px]
-                    if idx < 0 { continue }
+                    if idx < 0 || (phase != nil && phase != py * sw + px) { continue }
                     let plane = dst + ci * channelStride + idx * planeStride
                     // Columns x whose input column ix = px + sw·x − pl lies in [0, w).
                     let xlo = Swift.min(pl - px <= 0 ? 0 : ceilDiv(pl - px, sw), wq)
