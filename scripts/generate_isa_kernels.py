@@ -894,7 +894,7 @@ public func {p}ConvNchwc(pixels: Int, blocks: Int, taps: Int, planar: Bool, offs
             let b = bias + blk &* 16""")
     for H in range(hmax, 0, -1):
         if hmax > 1:
-            w("            if h == 2 {" if H == hmax else "            } else {")
+            w(f"            if h == {hmax} {{" if H == hmax else "            } else {")
         ind = "    " if hmax > 1 else ""
         for planar in (True, False):
             w(ind + ("            if planar {" if planar else "            } else {"))

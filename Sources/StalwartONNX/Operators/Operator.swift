@@ -47,11 +47,16 @@ public protocol Operator: AnyObject {
     /// When non-nil, output 0 is input `aliasInput`'s bytes reinterpreted with the new shape
     /// (Reshape, Flatten, Squeeze, ...): the planner shares the buffer instead of copying.
     var aliasInput: Int? { get }
+    /// When non-nil, output 0 may be written over input `overwritableInput` (same shape) if
+    /// nothing reads that input afterwards: the operator reads each of its elements before it
+    /// stores the same output element. The planner then shares the buffer.
+    var overwritableInput: Int? { get }
 }
 
 extension Operator {
     public func scratchBytes(_ inputs: [ValueInfo?], threads: Int) -> Int { 0 }
     public var aliasInput: Int? { nil }
+    public var overwritableInput: Int? { nil }
 }
 
 /// Context for building operators: the node, the model opset, and constant lookup.

@@ -76,12 +76,9 @@ enum BlockedLayoutPass {
             infos.append(info); slots.append(nil)
             return infos.count - 1
         }
-        func blockedInfo(_ i: ValueInfo) -> ValueInfo {
-            let s = i.shape
-            return ValueInfo(.float32, [s[0], ChannelBlocks.count(s[1]), s[2], s[3], ChannelBlocks.width])
-        }
+        func blockedInfo(_ i: ValueInfo) -> ValueInfo { ValueInfo(.float32, ChannelBlocks.shape(i.shape)) }
         var out: [Step] = []
-        var convCount = 0
+        var reversedImages = [Bool](repeating: false, count: n)  // written last image first
         for (i, step) in steps.enumerated() {
             var inputs = step.inputs, inInfo = step.inputInfo
             /// The blocked form of input `pos` (a reorder step the first time an NCHW value is needed).
@@ -110,10 +107,12 @@ enum BlockedLayoutPass {
             case .conv(let b):
                 if !b.planarInput { useBlocked(0) }
                 if inputs.count > 3 && inputs[3] >= 0 { useBlocked(3) }
-                let c = BlockedConvOp(b, input: step.inputInfo[0]?.shape ?? [], output: step.outputInfo[0].shape, label: step.node.label)
-                c.lastImageFirst = convCount % 2 == 1
-                convCount += 1
-                op = c
+                // Every other operator writes images first to last; a blocked convolution in the
+                // opposite order of the one that wrote its input.
+                let reverse = !(step.inputs[0] >= 0 && step.inputs[0] < n && reversedImages[step.inputs[0]])
+                reversedImages[step.outputs[0]] = reverse
+                op = BlockedConvOp(b, input: step.inputInfo[0]?.shape ?? [], output: step.outputInfo[0].shape,
+                                   lastImageFirst: reverse)
             case .maxPool:
                 if let p = step.op as? PoolOp { op = BlockedMaxPoolOp(p, input: step.inputInfo[0]?.shape ?? [], output: step.outputInfo[0].shape) }
             case .globalAverage:
@@ -145,7 +144,7 @@ enum BlockedLayoutPass {
     static func fitsBlocked(_ i: ValueInfo) -> Bool {
         let s = i.shape
         guard s.count == 4, s.allSatisfy({ $0 >= 0 }) else { return false }
-        return (try? Shape.byteCount([s[0], ChannelBlocks.count(s[1]), s[2], s[3], ChannelBlocks.width], .float32)) != nil
+        return (try? Shape.byteCount(ChannelBlocks.shape(s), .float32)) != nil
     }
 
     /// A node for a reorder step's profile line and errors: "ToBlocked node 'conv input 3'"
@@ -161,20 +160,18 @@ enum BlockedLayoutPass {
 final class BlockedConvOp: Operator {
     let conv: BlockedConv
     let inShape: [Int], outShape: [Int]
-    let label: String
-    /// Images last to first (set by the pass on every other blocked convolution, see
-    /// `BlockedConv.run`).
-    var lastImageFirst = false
+    /// Images last to first (see `BlockedConv.run`): set by the pass when the producer of the
+    /// input wrote its images first to last, so that this layer starts on the one written last.
+    let lastImageFirst: Bool
 
-    init(_ conv: BlockedConv, input: [Int], output: [Int], label: String) {
-        self.conv = conv; inShape = input; outShape = output; self.label = label
+    init(_ conv: BlockedConv, input: [Int], output: [Int], lastImageFirst: Bool) {
+        self.conv = conv; inShape = input; outShape = output; self.lastImageFirst = lastImageFirst
     }
-    /// The output may be the residual's buffer (`ExecutionPlan` decides): dense tiles read
-    /// their residual elements before storing the same elements; the depthwise path adds the
-    /// residual after storing, so it may not.
-    var mayWriteOverResidual: Bool { !conv.isDepthwise }
+    /// Dense tiles read their residual elements before storing the same elements, so the
+    /// output may be the residual's buffer; the depthwise path adds the residual after storing.
+    var overwritableInput: Int? { conv.isDepthwise ? nil : 3 }
     func infer(_ ins: [ValueInfo?]) throws -> [ValueInfo] {
-        [ValueInfo(.float32, [outShape[0], ChannelBlocks.count(outShape[1]), outShape[2], outShape[3], ChannelBlocks.width])]
+        [ValueInfo(.float32, ChannelBlocks.shape(outShape))]
     }
     func execute(_ io: OpIO) throws {
         let residual = io.inputs.count > 3 ? io.inputs[3]?.assumingMemoryBound(to: Float.self) : nil
@@ -191,8 +188,7 @@ final class ReorderOp: Operator {
     let shape: [Int]
     init(toBlocked: Bool, shape: [Int]) { self.toBlocked = toBlocked; self.shape = shape }
     func infer(_ ins: [ValueInfo?]) throws -> [ValueInfo] {
-        toBlocked ? [ValueInfo(.float32, [shape[0], ChannelBlocks.count(shape[1]), shape[2], shape[3], ChannelBlocks.width])]
-                  : [ValueInfo(.float32, shape)]
+        [ValueInfo(.float32, toBlocked ? ChannelBlocks.shape(shape) : shape)]
     }
     func execute(_ io: OpIO) throws {
         let pixels = shape[2] * shape[3]
@@ -210,7 +206,7 @@ final class BlockedMaxPoolOp: Operator {
     let inShape: [Int], outShape: [Int]
     init(_ op: PoolOp, input: [Int], output: [Int]) { self.op = op; inShape = input; outShape = output }
     func infer(_ ins: [ValueInfo?]) throws -> [ValueInfo] {
-        [ValueInfo(.float32, [outShape[0], ChannelBlocks.count(outShape[1]), outShape[2], outShape[3], ChannelBlocks.width])]
+        [ValueInfo(.float32, ChannelBlocks.shape(outShape))]
     }
     func execute(_ io: OpIO) throws {
         let (pb, pe, out) = try op.geometry(Array(inShape.dropFirst(2)))

@@ -156,16 +156,16 @@ final class ExecutionPlan {
         }
         for v in outputIDs { lastUse[root(v)] = end }
 
-        // In place: a blocked convolution whose residual is read by nothing after it writes its
-        // output over the residual (each tile reads its residual elements before storing the
-        // same ones), saving a buffer and, on batches whose activations leave the caches, the
-        // read-for-ownership of a cold output (ResNet-50's residual layers).
+        // In place (`Operator.overwritableInput`): an output written over an input nothing reads
+        // afterwards, saving a buffer and, on batches whose activations leave the caches, the
+        // read-for-ownership of a cold output (ResNet-50's residual convolutions).
         for (s, step) in steps.enumerated() {
-            guard let op = step.op as? BlockedConvOp, op.mayWriteOverResidual, step.inputs.count > 3,
-                  step.inputs[3] >= 0, let out = step.outputs.first, aliasOf[out] == nil else { continue }
-            let r = root(step.inputs[3])
+            guard let i = step.op.overwritableInput, i < step.inputs.count, step.inputs[i] >= 0,
+                  let out = step.outputs.first, aliasOf[out] == nil else { continue }
+            let r = root(step.inputs[i])
+            let readsOtherwise = step.inputs.enumerated().contains { $0.offset != i && $0.element >= 0 && root($0.element) == r }
             guard r != out, slots[r] == nil, lastUse[r] == s, firstDef[out] == s,
-                  infos[r].shape == infos[out].shape, step.inputs[0] < 0 || root(step.inputs[0]) != r else { continue }
+                  infos[r].shape == infos[out].shape, infos[r].dtype == infos[out].dtype, !readsOtherwise else { continue }
             aliasOf[out] = r
             lastUse[r] = max(lastUse[r], lastUse[out])
         }

@@ -15,6 +15,8 @@ public enum ChannelBlocks {
     public static let width = 16
     /// Blocks for `channels` channels.
     public static func count(_ channels: Int) -> Int { (channels + 15) / 16 }
+    /// The blocked shape [N, ⌈C/16⌉, H, W, 16] of an NCHW shape [N, C, H, W].
+    public static func shape(_ nchw: [Int]) -> [Int] { [nchw[0], count(nchw[1]), nchw[2], nchw[3], width] }
 }
 
 /// A 2-D convolution over channel-blocked tensors with weights packed once at load.
@@ -54,7 +56,7 @@ public final class BlockedConv: @unchecked Sendable {
     }
 
     /// `weights`: OIHW float32 [Cout, Cin/groups, kH, kW] (copied); `bias`: [Cout] or nil.
-    /// `planarInput` (dense only): read NCHW input. Throws for invalid geometry, a grouped
+    /// `planarInput`: read NCHW input (dense only; ignored for depthwise). Throws for invalid geometry, a grouped
     /// convolution that is not depthwise, sizes that overflow, or allocation failure.
     public convenience init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
                             activation: FusedActivation, planarInput: Bool) throws(TensorError) {
@@ -69,11 +71,12 @@ public final class BlockedConv: @unchecked Sendable {
         guard dims.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }) else { throw .shape(.negative(dims + pads)) }
         guard BlockedConv.supports(g) else { throw .countMismatch(expected: 1, got: g.groups) }
         let depthwise = g.groups > 1
+        let planar = planarInput && !depthwise  // depthwise always reads blocks
         let (taps, o1) = g.kernelH.multipliedReportingOverflow(by: g.kernelW)
         let inB = ChannelBlocks.count(g.inChannels), outB = ChannelBlocks.count(g.outChannels)
-        let (k, o2) = (planarInput ? g.inChannels : inB * 16).multipliedReportingOverflow(by: taps)
+        let (k, o2) = (planar ? g.inChannels : inB * 16).multipliedReportingOverflow(by: taps)
         let (total, o3) = (outB * 16).multipliedReportingOverflow(by: k)
-        guard !o1, !o2, !o3, total < Int.max / 16, !(depthwise && planarInput) else { throw .shape(.overflow(dims)) }
+        guard !o1, !o2, !o3, total < Int.max / 16 else { throw .shape(.overflow(dims)) }
         let floats = depthwise ? DepthwiseBlocked.floats(channels: g.outChannels, taps: taps) : total
         guard let raw = alignedAllocate(floats * 4) else { throw .outOfMemory(bytes: floats * 4) }
         let wp = raw.bindMemory(to: Float.self, capacity: floats)
@@ -92,14 +95,14 @@ public final class BlockedConv: @unchecked Sendable {
                 throw .outOfMemory(bytes: outB * 64)
             }
             let bp = braw.bindMemory(to: Float.self, capacity: outB * 16)
-            for c in 0..<(outB * 16) { bp[c] = b != nil && c < g.outChannels ? b.unsafelyUnwrapped[c] : 0 }
-            BlockedConv.packDense(g, planar: planarInput, groupBlocks: ks.nchwc.groupBlocks, depth: k, weights: w, into: wp)
+            for c in 0..<(outB * 16) { bp[c] = c < g.outChannels ? b.map { $0[c] } ?? 0 : 0 }
+            BlockedConv.packDense(g, planar: planar, groupBlocks: ks.nchwc.groupBlocks, depth: k, weights: w, into: wp)
             bias = UnsafePointer(bp)
             biasStorage = bp
         }
         geometry = g
         self.activation = activation
-        self.planarInput = depthwise ? false : planarInput
+        self.planarInput = planar
         isDepthwise = depthwise
         kernels = ks
         epilogue = KernelEpilogue(activation: activation)
@@ -156,17 +159,21 @@ public final class BlockedConv: @unchecked Sendable {
             && g.padTop == 0 && g.padLeft == 0 && g.padBottom == 0 && g.padRight == 0
     }
 
+    /// The geometry the padded phase planes are laid out for: planar, the convolution's own;
+    /// blocked, one "channel" per block of 16 (`DirectConvLayout.pack`/`offsets` then scale
+    /// every offset by 16 floats per pixel).
+    var packGeometry: Conv2DGeometry {
+        var g = geometry
+        if !planarInput { g.inChannels = inBlocks }
+        return g
+    }
+
     /// Phase planes of the padded input (planar: per channel; blocked: per block, 16 floats per
-    /// pixel), or nil when too large.
+    /// pixel), or nil when one image's copy would exceed `DirectConvLayout.maxImageFloats`.
     func layout(oh: Int, ow: Int) -> DirectConvLayout? {
         var g = geometry
-        if !planarInput { g.inChannels = inBlocks * 16 }
-        guard let l = DirectConvLayout(g, oh: oh, ow: ow, nr: 1) else { return nil }
-        if !planarInput {
-            let (f, o) = (inBlocks * l.channelStride).multipliedReportingOverflow(by: 16)
-            guard !o, f <= DirectConvLayout.maxImageFloats * 16 else { return nil }
-        }
-        return l
+        if !planarInput { g.inChannels = inBlocks * 16 }  // the size check counts floats
+        return DirectConvLayout(g, oh: oh, ow: ow, nr: 1)
     }
 
     // MARK: Running
@@ -182,7 +189,10 @@ public final class BlockedConv: @unchecked Sendable {
     /// still cached when a batch's activations are not.
     public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                     batch: Int, h: Int, w: Int, pool: ThreadPool, lastImageFirst: Bool = false) -> Bool {
-        guard batch > 0, supports(h: h, w: w), let (oh, ow) = geometry.outputSize(h: h, w: w) else { return false }
+        // `supports(h:w:)` without building the layout twice (runDense builds it).
+        guard batch > 0, h > 0, w > 0, h < Int.max / 64 / w, let (oh, ow) = geometry.outputSize(h: h, w: w) else {
+            return false
+        }
         if isDepthwise {
             return runDepthwise(input: input, output: output, residual: residual, batch: batch, h: h, w: w,
                                 oh: oh, ow: ow, pool: pool, reverse: lastImageFirst)
@@ -213,7 +223,8 @@ public final class BlockedConv: @unchecked Sendable {
         let taps = planarInput ? depth : depth / 16
         let inImage = planarInput ? g.inChannels * h * w : inBlocks * h * w * 16
         let outPlane = oh * ow * 16, outImage = outBlocks * outPlane
-        let imageFloats = l.map { roundUp((planarInput ? g.inChannels : inBlocks * 16) * $0.channelStride, 16) } ?? 0
+        let pg = packGeometry
+        let imageFloats = l.map { roundUp(pg.inChannels * $0.channelStride * ps, 16) } ?? 0
         let offsetFloats = roundUp(2 * taps, 16)
         let (bytes, o) = (offsetFloats + imageFloats).multipliedReportingOverflow(by: 4)
         guard !o else { return false }
@@ -240,11 +251,7 @@ public final class BlockedConv: @unchecked Sendable {
             let offsets = raw.bindMemory(to: Int.self, capacity: taps)
             let planes = (raw + offsetFloats * 4).bindMemory(to: Float.self, capacity: Swift.max(imageFloats, 1))
             if let l {
-                if planarInput {
-                    l.offsets(g, into: offsets)
-                } else {
-                    blockedOffsets(l, into: offsets)
-                }
+                l.offsets(pg, into: offsets, pixelFloats: ps)
             } else {
                 for t in 0..<taps { offsets[t] = t * h * w * 16 }
             }
@@ -256,19 +263,14 @@ public final class BlockedConv: @unchecked Sendable {
                 let res = residual.map { $0 + img * outImage }
                 let src: UnsafePointer<Float>
                 if let l {
-                    if planarInput {
-                        // One task per (channel, stride phase): an RGB stem at stride 2 is 12 tasks.
-                        let phases = g.strideH * g.strideW
-                        let pack: (Int) -> Void = { u in
-                            l.pack(g, src: x, h: h, w: w, channels: (u / phases)..<(u / phases + 1), dst: planes, phase: u % phases)
-                        }
-                        let n = g.inChannels * phases
-                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(n, pack) } else { for u in 0..<n { pack(u) } }
-                    } else {
-                        let pack: (Int) -> Void = { blk in self.packBlocked(l, src: x + blk * h * w * 16, h: h, w: w,
-                                                                            dst: planes + blk * l.channelStride * 16) }
-                        if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(inBlocks, pack) } else { for b in 0..<inBlocks { pack(b) } }
+                    // One task per (channel or block, stride phase): an RGB stem at stride 2 is 12.
+                    let phases = g.strideH * g.strideW
+                    let pack: (Int) -> Void = { u in
+                        l.pack(pg, src: x, h: h, w: w, channels: (u / phases)..<(u / phases + 1), dst: planes,
+                               phase: u % phases, pixelFloats: ps)
                     }
+                    let n = pg.inChannels * phases
+                    if threads > 1 && inImage >= 1 << 15 { pool.parallelFor(n, pack) } else { for u in 0..<n { pack(u) } }
                     src = UnsafePointer(planes)
                 } else {
                     src = x
@@ -301,62 +303,6 @@ public final class BlockedConv: @unchecked Sendable {
     /// Below this many tasks per thread, the runs (or pixels) of each weight group are split.
     static let tasksPerThread = 8
 
-    /// Blocked tap offsets: tap (icb, ky, kx) → icb's phase planes + its phase + the shift.
-    private func blockedOffsets(_ l: DirectConvLayout, into dst: UnsafeMutablePointer<Int>) {
-        let g = geometry
-        var t = 0
-        for icb in 0..<inBlocks {
-            for ky in 0..<g.kernelH {
-                let dy = ky * g.dilationH
-                for kx in 0..<g.kernelW {
-                    let dx = kx * g.dilationW
-                    let plane = l.phaseIndex[(dy % g.strideH) * g.strideW + dx % g.strideW]
-                    dst[t] = (icb * l.channelStride + plane * l.planeStride + (dy / g.strideH) * l.wq + dx / g.strideW) * 16
-                    t += 1
-                }
-            }
-        }
-    }
-
-    /// Writes the padded phase planes of one input block ([h][w][16]) at `dst` (16 floats per
-    /// pixel; layout of `DirectConvLayout` with every float ×16).
-    private func packBlocked(_ l: DirectConvLayout, src: UnsafePointer<Float>, h: Int, w: Int, dst: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let sh = g.strideH, sw = g.strideW, pt = g.padTop, pl = g.padLeft
-        for py in 0..<sh {
-            for px in 0..<sw {
-                let idx = l.phaseIndex[py * sw + px]
-                if idx < 0 { continue }
-                let plane = dst + idx * l.planeStride * 16
-                let xlo = Swift.min(pl - px <= 0 ? 0 : ceilDiv(pl - px, sw), l.wq)
-                let xhi = Swift.max(Swift.min(w + pl - px <= 0 ? 0 : ceilDiv(w + pl - px, sw), l.wq), xlo)
-                for y in 0..<l.hq {
-                    let iy = py + sh * y - pt
-                    let row = plane + y * l.wq * 16
-                    guard iy >= 0 && iy < h else {
-                        row.update(repeating: 0, count: l.wq * 16)
-                        continue
-                    }
-                    if xlo > 0 { row.update(repeating: 0, count: xlo * 16) }
-                    if xhi > xlo {
-                        let s = src + (iy * w + px + sw * xlo - pl) * 16
-                        if sw == 1 {
-                            (row + xlo * 16).update(from: s, count: (xhi - xlo) * 16)
-                        } else {
-                            let d = UnsafeMutableRawPointer(row + xlo * 16), r = UnsafeRawPointer(s)
-                            for x in 0..<(xhi - xlo) {
-                                d.storeBytes(of: r.loadUnaligned(fromByteOffset: x * sw * 64, as: SIMD16<Float>.self),
-                                             toByteOffset: x * 64, as: SIMD16<Float>.self)
-                            }
-                        }
-                    }
-                    if xhi < l.wq { (row + xhi * 16).update(repeating: 0, count: (l.wq - xhi) * 16) }
-                }
-                (plane + l.hq * l.wq * 16).update(repeating: 0, count: (l.planeStride - l.hq * l.wq) * 16)
-            }
-        }
-    }
-
     private func runDepthwise(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                               batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool, reverse: Bool) -> Bool {
         let g = geometry, ks = kernels
@@ -364,7 +310,8 @@ public final class BlockedConv: @unchecked Sendable {
         // Output rows per strip: the padded window of a strip (≤ 64 KB, with its halo rows) is
         // copied and then read by the kernel while it is still in L1/L2, instead of copying a
         // whole plane's window (≈ 830 KB at 112×112) first. EfficientNet-Lite0's 3×3 at
-        // 112×112 and 56×56 went from 1.60 and 1.36 to 1.19 and 1.09 × ONNX Runtime.
+        // 112×112 and 56×56 went from 1.60 and 1.36 to 1.01 and 0.81 × ONNX Runtime's time
+        // (per-node profiles).
         let cols = (ow - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1
         let stripRows = Swift.max(1, Swift.min(oh, (64 << 10) / Swift.max(1, g.strideH * cols * 64)))
         let rows = (stripRows - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1

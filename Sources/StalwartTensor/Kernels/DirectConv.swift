@@ -60,8 +60,9 @@ struct DirectConvLayout {
         guard !o3, image <= Self.maxImageFloats else { return nil }
     }
 
-    /// B row offsets (floats from the image's phase planes) for p = (ci, ky, kx), `depth` rows.
-    func offsets(_ g: Conv2DGeometry, into dst: UnsafeMutablePointer<Int>) {
+    /// B row offsets (floats from the image's phase planes) for p = (ci, ky, kx), `depth` rows;
+    /// every offset × `pixelFloats` (16 for `BlockedConv`'s blocks, whose "channels" are blocks).
+    func offsets(_ g: Conv2DGeometry, into dst: UnsafeMutablePointer<Int>, pixelFloats pf: Int = 1) {
         var p = 0
         for ci in 0..<g.groupInChannels {
             for ky in 0..<g.kernelH {
@@ -69,43 +70,52 @@ struct DirectConvLayout {
                 for kx in 0..<g.kernelW {
                     let dx = kx * g.dilationW
                     let plane = phaseIndex[(dy % g.strideH) * g.strideW + dx % g.strideW]
-                    dst[p] = ci * channelStride + plane * planeStride + (dy / g.strideH) * wq + dx / g.strideW
+                    dst[p] = (ci * channelStride + plane * planeStride + (dy / g.strideH) * wq + dx / g.strideW) * pf
                     p += 1
                 }
             }
         }
     }
 
-    /// Writes the phase planes of channels `channels` of one image (`src`: [Cin, h, w]).
+    /// Writes the phase planes of channels `channels` of one image (`src`: [Cin, h, w], each
+    /// pixel `pixelFloats` floats, 1 or 16: 1 for NCHW planes, 16 for the channel blocks of
+    /// `BlockedConv`, whose "channels" are then blocks and every offset here is × 16).
     /// `phase`: only the phase planes of phase `py·sw + px` (nil: all), so that a few channels
     /// can still be split over threads.
     func pack(_ g: Conv2DGeometry, src: UnsafePointer<Float>, h: Int, w: Int, channels: Range<Int>,
-              dst: UnsafeMutablePointer<Float>, phase: Int? = nil) {
+              dst: UnsafeMutablePointer<Float>, phase: Int? = nil, pixelFloats pf: Int = 1) {
         let sh = g.strideH, sw = g.strideW, pt = g.padTop, pl = g.padLeft
         for ci in channels {
-            let chan = src + ci * h * w
+            let chan = src + ci * h * w * pf
             for py in 0..<sh {
                 for px in 0..<sw {
                     let idx = phaseIndex[py * sw + px]
                     if idx < 0 || (phase != nil && phase != py * sw + px) { continue }
-                    let plane = dst + ci * channelStride + idx * planeStride
+                    let plane = dst + (ci * channelStride + idx * planeStride) * pf
                     // Columns x whose input column ix = px + sw·x − pl lies in [0, w).
                     let xlo = Swift.min(pl - px <= 0 ? 0 : ceilDiv(pl - px, sw), wq)
                     let xhi = Swift.max(Swift.min(w + pl - px <= 0 ? 0 : ceilDiv(w + pl - px, sw), wq), xlo)
                     for y in 0..<hq {
                         let iy = py + sh * y - pt
-                        let row = plane + y * wq
+                        let row = plane + y * wq * pf
                         guard iy >= 0 && iy < h else {
-                            row.update(repeating: 0, count: wq)
+                            row.update(repeating: 0, count: wq * pf)
                             continue
                         }
-                        if xlo > 0 { row.update(repeating: 0, count: xlo) }
+                        if xlo > 0 { row.update(repeating: 0, count: xlo * pf) }
                         if xhi > xlo {
-                            let s = chan + (iy * w + px + sw * xlo - pl)
+                            let s = chan + (iy * w + px + sw * xlo - pl) * pf
                             if sw == 1 {
-                                (row + xlo).update(from: s, count: xhi - xlo)
+                                (row + xlo * pf).update(from: s, count: (xhi - xlo) * pf)
+                            } else if pf == 16 {
+                                // One 64-byte pixel per vector.
+                                let d = UnsafeMutableRawPointer(row + xlo * 16), r = UnsafeRawPointer(s)
+                                for x in 0..<(xhi - xlo) {
+                                    d.storeBytes(of: r.loadUnaligned(fromByteOffset: x * sw * 64, as: SIMD16<Float>.self),
+                                                 toByteOffset: x * 64, as: SIMD16<Float>.self)
+                                }
                             } else {
-                                var x = 0
+                                var x = 0  // pf == 1
                                 if sw == 2 {
                                     // Even lanes of 16 floats, while they lie inside the row.
                                     let n = xhi - xlo, avail = w - (px + sw * xlo - pl)
@@ -118,9 +128,9 @@ struct DirectConvLayout {
                                 while x < xhi - xlo { row[xlo + x] = s[x * sw]; x += 1 }
                             }
                         }
-                        if xhi < wq { (row + xhi).update(repeating: 0, count: wq - xhi) }
+                        if xhi < wq { (row + xhi * pf).update(repeating: 0, count: (wq - xhi) * pf) }
                     }
-                    (plane + hq * wq).update(repeating: 0, count: planeStride - hq * wq)
+                    (plane + hq * wq * pf).update(repeating: 0, count: (planeStride - hq * wq) * pf)
                 }
             }
         }
