@@ -916,7 +916,7 @@ root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 # Shared templates instantiated per ISA with the prefix `{p}` (plain text replacement), also for
 # the portable set in StalwartTensor, so every instance is the same source (and the same bits).
 TEMPLATES = ['random_streams.swift', 'filter_rows.swift', 'row_stats.swift', 'gaussian_rows.swift', 'weather_rows.swift',
-             'siscore_rows.swift', 'depthwise_c16.swift']
+             'siscore_rows.swift', 'depthwise_c16.swift', 'winograd_c16.swift']
 def templates(p):
     out = []
     for t in TEMPLATES:

@@ -25,7 +25,8 @@ final class BlockedConvTests: XCTestCase {
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,
-               withResidual: Bool, pool: ThreadPool, rng: inout S.Rng, inPlace: Bool = false, reverse: Bool = false) throws {
+               withResidual: Bool, pool: ThreadPool, rng: inout S.Rng, inPlace: Bool = false, reverse: Bool = false,
+               winograd: Bool = false, chunkBytes: Int? = nil) throws {
         let g = c.geometry
         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
         let input = rng.floats(c.batch * c.cin * c.h * c.w)
@@ -35,7 +36,9 @@ final class BlockedConvTests: XCTestCase {
         let residual = rng.floats(outCount)
         var ref = [Float](repeating: .nan, count: outCount), scale = ref
         let conv = try BlockedConv(geometry: g, weights: weights, bias: withBias ? bias : nil, activation: activation,
-                                   planarInput: planar, kernels: ks)
+                                   planarInput: planar, winograd: winograd, kernels: ks)
+        XCTAssertEqual(conv.winograd != nil, winograd, "\(c)")
+        if let chunkBytes { conv.winograd?.chunkBytes = chunkBytes }
         XCTAssertTrue(conv.supports(h: c.h, w: c.w))
         let outBlocks = ChannelBlocks.count(c.cout)
         let blockedIn = planar ? input : Self.blocked(input, batch: c.batch, channels: c.cin, pixels: c.h * c.w)
@@ -137,17 +140,65 @@ final class BlockedConvTests: XCTestCase {
         }
     }
 
-    /// A NaN input stays NaN through fused ReLU/clip, and only where it is read.
+    /// The Winograd F(2×2, 3×3) form against the plain convolution: odd and even sizes (ragged
+    /// last tiles in both directions), no, symmetric and asymmetric padding (wider than the
+    /// kernel's reach too), a 1×1 input, channels not a multiple of 16, every activation
+    /// (codes above 2 applied after the transform), residual written in place, images in
+    /// reverse, several chunks of tile rows per image, one and two threads, every ISA.
+    func testWinogradAgainstReference() throws {
+        let cases: [Case] = [
+            Case(batch: 2, cin: 33, cout: 70, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 7, w: 9),
+            Case(batch: 1, cin: 16, cout: 16, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 16, w: 16),
+            Case(batch: 1, cin: 40, cout: 17, groups: 1, kh: 3, kw: 3, h: 9, w: 12),
+            Case(batch: 2, cin: 3, cout: 48, groups: 1, kh: 3, kw: 3, pads: (2, 1, 0, 2), h: 11, w: 8),
+            Case(batch: 1, cin: 20, cout: 32, groups: 1, kh: 3, kw: 3, pads: (0, 3, 2, 0), h: 5, w: 6),
+            Case(batch: 1, cin: 64, cout: 32, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 1, w: 1),
+            Case(batch: 1, cin: 17, cout: 33, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 3, w: 2),
+        ]
+        for threads in [1, 2] {
+            let pool = ThreadPool(threads: threads)
+            for ks in S.kernelSets {
+                var rng = S.Rng(7)
+                for (i, c) in cases.enumerated() {
+                    for (j, chunk) in [nil, 1].enumerated() {
+                        let k = i + j
+                        let act = PackedConv2DTests.activations[k % PackedConv2DTests.activations.count]
+                        try check(ks, c, planar: false, activation: act, withBias: k % 2 == 0, withResidual: k % 3 != 1,
+                                  pool: pool, rng: &rng, inPlace: k % 4 == 0, reverse: k % 2 == 1, winograd: true,
+                                  chunkBytes: chunk)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Winograd form is chosen only where measured faster, and never for what it cannot run.
+    func testWinogradPolicy() {
+        let g = Conv2DGeometry(inChannels: 64, outChannels: 64, kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1)
+        XCTAssertEqual(WinogradConv.preferred(g, oh: 56, ow: 56), WinogradConv.enabled)
+        XCTAssertEqual(WinogradConv.preferred(g, oh: 14, ow: 14), WinogradConv.enabled)
+        XCTAssertFalse(WinogradConv.preferred(g, oh: 7, ow: 7))
+        var s2 = g; s2.strideH = 2; s2.strideW = 2
+        var d2 = g; d2.dilationH = 2
+        var g2 = g; g2.groups = 2
+        var k5 = g; k5.kernelH = 5; k5.kernelW = 5
+        for other in [s2, d2, g2, k5] { XCTAssertFalse(WinogradConv.preferred(other, oh: 56, ow: 56), "\(other)") }
+    }
+
+    /// A NaN input stays NaN through fused ReLU/clip, and only where it is read; the Winograd
+    /// form may also spread it to the other outputs of the 2×2 tiles that read it (never
+    /// further than one pixel past the direct convolution's footprint).
     func testNaNPropagates() throws {
         let pool = ThreadPool(threads: 1)
         for ks in S.kernelSets {
-            for c in [Case(batch: 1, cin: 20, cout: 37, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 6, w: 7),
-                      Case(batch: 1, cin: 20, cout: 20, groups: 20, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 6, w: 7)] {
+            for (c, winograd) in [(Case(batch: 1, cin: 20, cout: 37, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 6, w: 7), false),
+                                  (Case(batch: 1, cin: 20, cout: 37, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 6, w: 7), true),
+                                  (Case(batch: 1, cin: 20, cout: 20, groups: 20, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 6, w: 7), false)] {
                 for act in [FusedActivation.relu, .clip(min: 0, max: 6)] {
                     var input = [Float](repeating: 0.5, count: c.cin * c.h * c.w)
                     input[2 * c.h * c.w + 3 * c.w + 4] = .nan  // channel 2, (3, 4)
                     let conv = try BlockedConv(geometry: c.geometry, weights: [Float](repeating: 0.1, count: c.cout * (c.cin / c.groups) * 9),
-                                               bias: nil, activation: act, planarInput: false, kernels: ks)
+                                               bias: nil, activation: act, planarInput: false, winograd: winograd, kernels: ks)
                     let bin = Self.blocked(input, batch: 1, channels: c.cin, pixels: c.h * c.w)
                     var out = [Float](repeating: 0, count: ChannelBlocks.count(c.cout) * c.h * c.w * 16)
                     _ = out.withUnsafeMutableBufferPointer { conv.run(input: bin, output: $0.baseAddress!, residual: nil, batch: 1, h: c.h, w: c.w, pool: pool) }
@@ -156,7 +207,14 @@ final class BlockedConvTests: XCTestCase {
                         for y in 0..<c.h {
                             for x in 0..<c.w {
                                 let reads = (c.groups == 1 || co == 2) && abs(y - 3) <= 1 && abs(x - 4) <= 1
-                                XCTAssertEqual(got[(co * c.h + y) * c.w + x].isNaN, reads, "\(ks.isa) \(c.groups) \(act) co \(co) (\(y), \(x))")
+                                let isNaN = got[(co * c.h + y) * c.w + x].isNaN
+                                let msg = "\(ks.isa) \(c.groups) winograd \(winograd) \(act) co \(co) (\(y), \(x))"
+                                if winograd {
+                                    if reads { XCTAssertTrue(isNaN, msg) }
+                                    if abs(y - 3) > 2 || abs(x - 4) > 2 { XCTAssertFalse(isNaN, msg) }
+                                } else {
+                                    XCTAssertEqual(isNaN, reads, msg)
+                                }
                             }
                         }
                     }

@@ -7,7 +7,9 @@ nobody reads afterwards (written in place) and one whose residual is read again 
 a tensor read by both a blocked convolution and non-blocked operators (a squeeze-excitation
 gate: GlobalAveragePool → Conv → Sigmoid → Mul), a grouped convolution (no blocked form) reading
 a blocked tensor, MaxPool with padding and ceil_mode, and an intermediate tensor that is also a
-graph output. Every graph output and every layer `embed` can return must match ONNX Runtime.
+graph output. Convolution "b" (3×3, stride 1, 15×16: 64 output tiles) runs in the Winograd form,
+"d" (8×8: 16 tiles) directly. Every graph output and every layer `embed` can return must match
+ONNX Runtime.
 scripts/test.sh runs this file again with STALWART_LAYOUT=nchw.
 """
 from __future__ import annotations

@@ -206,8 +206,9 @@ final class ConvOp: Operator {
         cacheLock.lock()
         if let b = blockedBySize[key] { cacheLock.unlock(); return b.supports(h: size[0], w: size[1]) ? b : nil }
         cacheLock.unlock()
+        let winograd = g.outputSize(h: size[0], w: size[1]).map { WinogradConv.preferred(g, oh: $0.h, ow: $0.w) } ?? false
         guard let b = try? BlockedConv(geometry: g, weights: w.floats, bias: bias?.floats, activation: activation,
-                                       planarInput: planar),
+                                       planarInput: planar, winograd: winograd),
               b.supports(h: size[0], w: size[1]) else { return nil }
         cacheLock.lock(); blockedBySize[key] = b; cacheLock.unlock()
         return b

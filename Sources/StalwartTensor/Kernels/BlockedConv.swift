@@ -49,6 +49,8 @@ public final class BlockedConv: @unchecked Sendable {
     let inBlocks: Int, outBlocks: Int
     /// GEMM depth: taps · 16 (blocked) or Cin · kH · kW (planar).
     let depth: Int
+    /// The Winograd form of a 3×3 stride-1 convolution over blocked input, which `run` uses.
+    let winograd: WinogradConv?
 
     /// Whether a convolution with this geometry can run blocked (one group, or depthwise).
     public static func supports(_ g: Conv2DGeometry) -> Bool {
@@ -56,15 +58,18 @@ public final class BlockedConv: @unchecked Sendable {
     }
 
     /// `weights`: OIHW float32 [Cout, Cin/groups, kH, kW] (copied); `bias`: [Cout] or nil.
-    /// `planarInput`: read NCHW input (dense only; ignored for depthwise). Throws for invalid geometry, a grouped
-    /// convolution that is not depthwise, sizes that overflow, or allocation failure.
+    /// `planarInput`: read NCHW input (dense only; ignored for depthwise). `winograd`: run it as
+    /// a `WinogradConv` (ignored unless `WinogradConv.supports` it and the input is blocked; see
+    /// `WinogradConv.preferred`). Throws for invalid geometry, a grouped convolution that is not
+    /// depthwise, sizes that overflow, or allocation failure.
     public convenience init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
-                            activation: FusedActivation, planarInput: Bool) throws(TensorError) {
-        try self.init(geometry: g, weights: w, bias: b, activation: activation, planarInput: planarInput, kernels: .current)
+                            activation: FusedActivation, planarInput: Bool, winograd: Bool = false) throws(TensorError) {
+        try self.init(geometry: g, weights: w, bias: b, activation: activation, planarInput: planarInput,
+                      winograd: winograd, kernels: .current)
     }
 
     init(geometry g: Conv2DGeometry, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
-         activation: FusedActivation, planarInput: Bool, kernels ks: KernelSet) throws(TensorError) {
+         activation: FusedActivation, planarInput: Bool, winograd useWinograd: Bool = false, kernels ks: KernelSet) throws(TensorError) {
         let dims = [g.inChannels, g.outChannels, g.groups, g.kernelH, g.kernelW, g.strideH, g.strideW,
                     g.dilationH, g.dilationW]
         let pads = [g.padTop, g.padLeft, g.padBottom, g.padRight]
@@ -72,12 +77,15 @@ public final class BlockedConv: @unchecked Sendable {
         guard BlockedConv.supports(g) else { throw .countMismatch(expected: 1, got: g.groups) }
         let depthwise = g.groups > 1
         let planar = planarInput && !depthwise  // depthwise always reads blocks
+        let wino = useWinograd && !planar && WinogradConv.supports(g)
+            ? try WinogradConv(geometry: g, weights: w, bias: b, activation: activation, kernels: ks) : nil
         let (taps, o1) = g.kernelH.multipliedReportingOverflow(by: g.kernelW)
         let inB = ChannelBlocks.count(g.inChannels), outB = ChannelBlocks.count(g.outChannels)
         let (k, o2) = (planar ? g.inChannels : inB * 16).multipliedReportingOverflow(by: taps)
         let (total, o3) = (outB * 16).multipliedReportingOverflow(by: k)
         guard !o1, !o2, !o3, total < Int.max / 16 else { throw .shape(.overflow(dims)) }
-        let floats = depthwise ? DepthwiseBlocked.floats(channels: g.outChannels, taps: taps) : total
+        // The Winograd form keeps its own weights: the direct ones are not packed.
+        let floats = depthwise ? DepthwiseBlocked.floats(channels: g.outChannels, taps: taps) : wino != nil ? 16 : total
         guard let raw = alignedAllocate(floats * 4) else { throw .outOfMemory(bytes: floats * 4) }
         let wp = raw.bindMemory(to: Float.self, capacity: floats)
         if depthwise {
@@ -96,7 +104,9 @@ public final class BlockedConv: @unchecked Sendable {
             }
             let bp = braw.bindMemory(to: Float.self, capacity: outB * 16)
             for c in 0..<(outB * 16) { bp[c] = c < g.outChannels ? b.map { $0[c] } ?? 0 : 0 }
-            BlockedConv.packDense(g, planar: planar, groupBlocks: ks.nchwc.groupBlocks, depth: k, weights: w, into: wp)
+            if wino == nil {
+                BlockedConv.packDense(g, planar: planar, groupBlocks: ks.nchwc.groupBlocks, depth: k, weights: w, into: wp)
+            }
             bias = UnsafePointer(bp)
             biasStorage = bp
         }
@@ -110,6 +120,7 @@ public final class BlockedConv: @unchecked Sendable {
         inBlocks = inB
         outBlocks = outB
         depth = k
+        winograd = wino
     }
 
     deinit { free(weights); free(biasStorage) }
@@ -148,7 +159,7 @@ public final class BlockedConv: @unchecked Sendable {
     /// padded copy of one image would exceed `DirectConvLayout.maxImageFloats`).
     public func supports(h: Int, w: Int) -> Bool {
         guard h > 0, w > 0, let (oh, ow) = geometry.outputSize(h: h, w: w) else { return false }
-        if isDepthwise || reads1x1InPlace { return h < Int.max / 64 / w }
+        if isDepthwise || reads1x1InPlace || winograd != nil { return h < Int.max / 64 / w }
         return layout(oh: oh, ow: ow) != nil
     }
 
@@ -192,6 +203,10 @@ public final class BlockedConv: @unchecked Sendable {
         // `supports(h:w:)` without building the layout twice (runDense builds it).
         guard batch > 0, h > 0, w > 0, h < Int.max / 64 / w, let (oh, ow) = geometry.outputSize(h: h, w: w) else {
             return false
+        }
+        if let winograd {
+            return winograd.run(input: input, output: output, residual: residual, batch: batch, h: h, w: w, pool: pool,
+                                reverse: lastImageFirst)
         }
         if isDepthwise {
             return runDepthwise(input: input, output: output, residual: residual, batch: batch, h: h, w: w,

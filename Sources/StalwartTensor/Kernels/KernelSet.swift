@@ -110,6 +110,8 @@ struct KernelSet: @unchecked Sendable {
     var depthwiseC16: DepthwiseC16Kernels = .portable
     /// NCHWc direct convolution (`NchwcConvKernels`); every set has it.
     var nchwc: NchwcConvKernels = .portable
+    /// Winograd F(2×2, 3×3) transforms over 16-channel blocks (`WinogradC16Kernels`).
+    var winograd: WinogradC16Kernels = .portable
 
     /// The kernel set used by the engine: the best the CPU supports, lowered (never raised) by
     /// the environment variable `STALWART_ISA` = `avx512` | `avx2` | `generic`.
@@ -168,7 +170,8 @@ struct KernelSet: @unchecked Sendable {
                 depthwiseC16: DepthwiseC16Kernels(conv: avx512DepthwiseC16, interleave: avx512InterleaveC16,
                                                   transposeOut: avx512TransposeOut16, maxPoolRow: avx512MaxPoolRowC16),
                 nchwc: NchwcConvKernels(groupBlocks: avx512NchwcGroupBlocks, tilePixels: avx512NchwcTilePixels,
-                                        run: avx512ConvNchwc))
+                                        run: avx512ConvNchwc),
+                winograd: WinogradC16Kernels(inputRow: avx512WinogradInputRowC16, outputRow: avx512WinogradOutputRowC16))
         case .avx2:
             return KernelSet(
                 isa: .avx2, mr: avx2GemmMR, nr: avx2GemmNR, vectorWidth: 8,
@@ -202,7 +205,8 @@ struct KernelSet: @unchecked Sendable {
                 depthwiseC16: DepthwiseC16Kernels(conv: avx2DepthwiseC16, interleave: avx2InterleaveC16,
                                                   transposeOut: avx2TransposeOut16, maxPoolRow: avx2MaxPoolRowC16),
                 nchwc: NchwcConvKernels(groupBlocks: avx2NchwcGroupBlocks, tilePixels: avx2NchwcTilePixels,
-                                        run: avx2ConvNchwc))
+                                        run: avx2ConvNchwc),
+                winograd: WinogradC16Kernels(inputRow: avx2WinogradInputRowC16, outputRow: avx2WinogradOutputRowC16))
         case .generic:
             return .generic
         }
@@ -344,6 +348,30 @@ struct NchwcConvKernels: @unchecked Sendable {
         groupBlocks: portableNchwcGroupBlocks, tilePixels: portableNchwcTilePixels,
         run: { portableConvNchwc(pixels: $0, blocks: $1, taps: $2, planar: $3, offsets: $4, src: $5, weights: $6, dst: $7,
                                  dstBlockStride: $8, bias: $9, residual: $10, act: $11, p0: $12, p1: $13) })
+}
+
+/// Winograd F(2×2, 3×3) transforms of one row of tiles of one 16-channel block (generated from
+/// scripts/isa_templates/winograd_c16.swift; see `avx512WinogradInputRowC16` and
+/// `avx512WinogradOutputRowC16` for the layouts, `WinogradConv` for the caller). Thread-safe.
+struct WinogradC16Kernels: @unchecked Sendable {
+    /// (plane, h, w, y0, x0, tiles, dst, posStride): V = Bᵀ d B of tiles at (y0, x0 + 2j).
+    typealias InputRow = (_ plane: UnsafePointer<Float>, _ h: Int, _ w: Int, _ y0: Int, _ x0: Int, _ tiles: Int,
+                          _ dst: UnsafeMutablePointer<Float>, _ posStride: Int) -> Void
+    /// (src, posStride, tiles, bias, residual, dst, oh, ow, y0, act, p0, p1): Y = Aᵀ M A + bias.
+    typealias OutputRow = (_ src: UnsafePointer<Float>, _ posStride: Int, _ tiles: Int, _ bias: UnsafePointer<Float>,
+                           _ residual: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>, _ oh: Int, _ ow: Int,
+                           _ y0: Int, _ act: Int, _ p0: Float, _ p1: Float) -> Void
+    let inputRow: InputRow
+    let outputRow: OutputRow
+
+    init(inputRow: @escaping (UnsafePointer<Float>, Int, Int, Int, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void,
+         outputRow: @escaping (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>?,
+                               UnsafeMutablePointer<Float>, Int, Int, Int, Int, Float, Float) -> Void) {
+        self.inputRow = { inputRow($0, $1, $2, $3, $4, $5, $6, $7) }
+        self.outputRow = { outputRow($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) }
+    }
+
+    static let portable = WinogradC16Kernels(inputRow: portableWinogradInputRowC16, outputRow: portableWinogradOutputRowC16)
 }
 
 /// One pass over a row of float32 scores for the metrics (scripts/isa_templates/row_stats.swift):
