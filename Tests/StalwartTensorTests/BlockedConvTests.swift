@@ -26,7 +26,7 @@ final class BlockedConvTests: XCTestCase {
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,
                withResidual: Bool, pool: ThreadPool, rng: inout S.Rng, inPlace: Bool = false, reverse: Bool = false,
-               winograd: Bool = false, chunkBytes: Int? = nil) throws {
+               winograd: Bool = false, chunkTiles: Int? = nil) throws {
         let g = c.geometry
         guard let (oh, ow) = g.outputSize(h: c.h, w: c.w) else { return XCTFail("bad case \(c)") }
         let input = rng.floats(c.batch * c.cin * c.h * c.w)
@@ -38,7 +38,7 @@ final class BlockedConvTests: XCTestCase {
         let conv = try BlockedConv(geometry: g, weights: weights, bias: withBias ? bias : nil, activation: activation,
                                    planarInput: planar, winograd: winograd, kernels: ks)
         XCTAssertEqual(conv.winograd != nil, winograd, "\(c)")
-        if let chunkBytes { conv.winograd?.chunkBytes = chunkBytes }
+        if let chunkTiles { conv.winograd?.chunkBytes = 1; conv.winograd?.minChunkTiles = chunkTiles }
         XCTAssertTrue(conv.supports(h: c.h, w: c.w))
         let outBlocks = ChannelBlocks.count(c.cout)
         let blockedIn = planar ? input : Self.blocked(input, batch: c.batch, channels: c.cin, pixels: c.h * c.w)
@@ -144,7 +144,7 @@ final class BlockedConvTests: XCTestCase {
     /// last tiles in both directions), no, symmetric and asymmetric padding (wider than the
     /// kernel's reach too), a 1×1 input, channels not a multiple of 16, every activation
     /// (codes above 2 applied after the transform), residual written in place, images in
-    /// reverse, several chunks of tile rows per image, one and two threads, every ISA.
+    /// reverse, chunks of tile rows within and across images, one and two threads, every ISA.
     func testWinogradAgainstReference() throws {
         let cases: [Case] = [
             Case(batch: 2, cin: 33, cout: 70, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 7, w: 9),
@@ -160,12 +160,14 @@ final class BlockedConvTests: XCTestCase {
             for ks in S.kernelSets {
                 var rng = S.Rng(7)
                 for (i, c) in cases.enumerated() {
-                    for (j, chunk) in [nil, 1].enumerated() {
+                    // Default chunks (all images' tile rows at once here), one tile row per chunk,
+                    // and chunks of three tile rows that straddle images.
+                    for (j, chunk) in [nil, 1, 13].enumerated() {
                         let k = i + j
                         let act = PackedConv2DTests.activations[k % PackedConv2DTests.activations.count]
                         try check(ks, c, planar: false, activation: act, withBias: k % 2 == 0, withResidual: k % 3 != 1,
                                   pool: pool, rng: &rng, inPlace: k % 4 == 0, reverse: k % 2 == 1, winograd: true,
-                                  chunkBytes: chunk)
+                                  chunkTiles: chunk)
                     }
                 }
             }
@@ -175,14 +177,16 @@ final class BlockedConvTests: XCTestCase {
     /// The Winograd form is chosen only where measured faster, and never for what it cannot run.
     func testWinogradPolicy() {
         let g = Conv2DGeometry(inChannels: 64, outChannels: 64, kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1)
-        XCTAssertEqual(WinogradConv.preferred(g, oh: 56, ow: 56), WinogradConv.enabled)
-        XCTAssertEqual(WinogradConv.preferred(g, oh: 14, ow: 14), WinogradConv.enabled)
-        XCTAssertFalse(WinogradConv.preferred(g, oh: 7, ow: 7))
+        XCTAssertEqual(WinogradConv.preferred(g, oh: 56, ow: 56, batch: 1), WinogradConv.enabled)
+        XCTAssertEqual(WinogradConv.preferred(g, oh: 14, ow: 14, batch: 1), WinogradConv.enabled)
+        XCTAssertFalse(WinogradConv.preferred(g, oh: 7, ow: 7, batch: 1))
+        XCTAssertEqual(WinogradConv.preferred(g, oh: 7, ow: 7, batch: 8), WinogradConv.enabled)
+        XCTAssertFalse(WinogradConv.preferred(g, oh: 0, ow: 7, batch: 8))
         var s2 = g; s2.strideH = 2; s2.strideW = 2
         var d2 = g; d2.dilationH = 2
         var g2 = g; g2.groups = 2
         var k5 = g; k5.kernelH = 5; k5.kernelW = 5
-        for other in [s2, d2, g2, k5] { XCTAssertFalse(WinogradConv.preferred(other, oh: 56, ow: 56), "\(other)") }
+        for other in [s2, d2, g2, k5] { XCTAssertFalse(WinogradConv.preferred(other, oh: 56, ow: 56, batch: 1), "\(other)") }
     }
 
     /// A NaN input stays NaN through fused ReLU/clip, and only where it is read; the Winograd

@@ -202,11 +202,13 @@ final class ConvOp: Operator {
         let g = fixedGeometry ?? geometry(pads: pads(for: size), w: w.shape)
         guard BlockedConv.supports(g) else { return nil }
         let planar = !inputBlocked && g.groups == 1 && g.inChannels < ChannelBlocks.width
-        let key = size + [planar ? 1 : 0]
+        let winograd = g.outputSize(h: size[0], w: size[1]).map {
+            WinogradConv.preferred(g, oh: $0.h, ow: $0.w, batch: x.shape[0])
+        } ?? false
+        let key = size + [planar ? 1 : 0, winograd ? 1 : 0]
         cacheLock.lock()
         if let b = blockedBySize[key] { cacheLock.unlock(); return b.supports(h: size[0], w: size[1]) ? b : nil }
         cacheLock.unlock()
-        let winograd = g.outputSize(h: size[0], w: size[1]).map { WinogradConv.preferred(g, oh: $0.h, ow: $0.w) } ?? false
         guard let b = try? BlockedConv(geometry: g, weights: w.floats, bias: bias?.floats, activation: activation,
                                        planarInput: planar, winograd: winograd),
               b.supports(h: size[0], w: size[1]) else { return nil }

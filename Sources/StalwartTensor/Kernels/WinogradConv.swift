@@ -105,28 +105,43 @@ public final class WinogradConv: @unchecked Sendable {
         }
     }
 
-    /// Whether the Winograd form should run `g` on oh×ow outputs: it supports `g` and the map
-    /// has at least 32 tiles. Measured on ResNet-50 (one thread, per-layer profiles): 0.90 →
-    /// 0.60–0.66 ms at 56×56 (64 channels), 0.90 → 0.51 at 28×28, 0.91 → 0.57–0.60 at 14×14,
-    /// but 1.07 → 1.28 at 7×7 (16 tiles for 49 outputs, and 16 MB of transformed weights
-    /// streamed per image). `STALWART_WINOGRAD=0` turns it off.
-    public static func preferred(_ g: Conv2DGeometry, oh: Int, ow: Int) -> Bool {
-        supports(g) && enabled && oh > 0 && ow > 0 && ((oh + 1) / 2) * ((ow + 1) / 2) >= 32
+    /// Whether the Winograd form should run `g` on `batch` maps of oh×ow outputs: it supports
+    /// `g`, and a map has at least 32 tiles or the batch at least 128. ResNet-50's 3×3 layers
+    /// (per-layer profiles, one thread, ms per image): 0.90 → 0.50–0.59 at 56×56 (64 channels),
+    /// 0.90 → 0.48–0.51 at 28×28, 0.91 → 0.54–0.56 at 14×14; at 7×7 (16 tiles for 49 outputs,
+    /// and 16 MB of transformed weights per GEMM pass) 1.07 → 1.28 for one image but 0.92 →
+    /// 0.66 per image at batch 8. `STALWART_WINOGRAD=0` turns it off.
+    public static func preferred(_ g: Conv2DGeometry, oh: Int, ow: Int, batch: Int) -> Bool {
+        guard supports(g), enabled, oh > 0, ow > 0, batch > 0, oh < Int(Int32.max), ow < Int(Int32.max) else { return false }
+        let tiles = ((oh + 1) / 2) * ((ow + 1) / 2)
+        let (all, overflow) = tiles.multipliedReportingOverflow(by: batch)
+        return tiles >= 32 || overflow || all >= 128
     }
 
     /// False when the environment variable `STALWART_WINOGRAD` is `0`.
     static let enabled: Bool = getenv("STALWART_WINOGRAD").map { String(cString: $0) != "0" } ?? true
 
-    /// Bytes of transformed tiles (V and M) one chunk of tile rows may take; bigger maps are
-    /// processed in chunks of tile rows (56×56 with 64 → 64 channels is one chunk of 6.4 MB).
-    static let defaultChunkBytes = 8 << 20
-    /// `defaultChunkBytes`; tests lower it (before any `run`) to cover several chunks per image.
+    /// Bytes of transformed tiles (V and M) a chunk of tile rows takes at most, unless that
+    /// leaves it fewer than `minChunkTiles` tiles: at 56×56 (64 channels) 2 MB chunks ran
+    /// 0.57–0.64 → 0.50–0.59 ms against 8 MB (V and M stay in L2 between the three passes),
+    /// 1 MB cost 14×14 layers 0.06–0.1 ms (their transformed weights are read once per chunk).
+    static let defaultChunkBytes = 2 << 20
+    /// Tiles a chunk holds at least: the GEMMs read all transformed weights
+    /// once per chunk, 16 MB at 512 channels; 7×7 maps at batch 8 ran 0.76 ms per image in
+    /// chunks of 2 images and 0.66 in one chunk of 8.
+    static let defaultMinChunkTiles = 128
+    /// `defaultChunkBytes` and `defaultMinChunkTiles`; tests lower them (before any `run`) to
+    /// cover several chunks per image.
     var chunkBytes = WinogradConv.defaultChunkBytes
+    var minChunkTiles = WinogradConv.defaultMinChunkTiles
 
     /// input: blocked [batch][inBlocks][h][w][16]; output: blocked [batch][outBlocks][oh][ow][16];
     /// residual: nil or output-shaped, and may be the output itself (each element is read before
     /// the same element is written). `reverse`: images last to first. Returns false (output
     /// unspecified) when the output size is invalid or scratch memory is lacking.
+    ///
+    /// The tile rows of all images form one sequence (image by image) cut into chunks of at
+    /// most `chunkBytes` of V and M, so small maps of several images share one set of GEMMs.
     func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
              batch: Int, h: Int, w: Int, pool: ThreadPool, reverse: Bool) -> Bool {
         let g = geometry, ks = kernels, nk = ks.nchwc
@@ -134,8 +149,9 @@ public final class WinogradConv: @unchecked Sendable {
         let th = (oh + 1) / 2, tw = (ow + 1) / 2
         // Tile rows per chunk: V and M of one tile row take 16·(inBlocks + outBlocks)·tw·64 bytes.
         let (rowBytes, o1) = (16 * 64 * (inBlocks + outBlocks)).multipliedReportingOverflow(by: tw)
-        guard !o1, rowBytes < Int.max / 4 else { return false }
-        let chunkRows = Swift.max(1, Swift.min(th, chunkBytes / rowBytes))
+        let (totalRows, o2) = batch.multipliedReportingOverflow(by: th)
+        guard !o1, !o2, rowBytes < Int.max / 4 else { return false }
+        let chunkRows = Swift.max(1, Swift.min(totalRows, Swift.max(chunkBytes / rowBytes, ceilDiv(minChunkTiles, tw))))
         let maxTiles = chunkRows * tw
         let inPos = inBlocks * maxTiles * 16, outPos = outBlocks * maxTiles * 16
         let offsetFloats = roundUp(2 * inBlocks, 16)
@@ -150,56 +166,59 @@ public final class WinogradConv: @unchecked Sendable {
         let e = epilogue, pt = g.padTop, pl = g.padLeft
         let groups = ceilDiv(outBlocks, nk.groupBlocks)
         let wts = UnsafePointer(weights), bs = UnsafePointer(biases), zeros = UnsafePointer(biases + outBlocks * 16)
+        /// Image and tile row of row `r` of the sequence.
+        @inline(__always) func locate(_ r: Int) -> (img: Int, ty: Int) {
+            let i = r / th
+            return (reverse ? batch - 1 - i : i, r % th)
+        }
         return ScratchCache.with(bytes: (offsetFloats + floats) * 4) { raw in
             let offsets = raw.bindMemory(to: Int.self, capacity: inBlocks)
             let v = (raw + offsetFloats * 4).bindMemory(to: Float.self, capacity: floats)
             let m = v + 16 * inPos
-            for i in 0..<batch {
-                let img = reverse ? batch - 1 - i : i
-                let x = input + img * inImage, out = output + img * outImage
-                let res = residual.map { $0 + img * outImage }
-                var ty0 = 0
-                while ty0 < th {
-                    let rows = Swift.min(chunkRows, th - ty0), tiles = rows * tw
-                    // V[p]: [inBlocks][tiles][16] at v + p·inPos; M[p]: [outBlocks][tiles][16] at m + p·outPos.
-                    for t in 0..<inBlocks { offsets[t] = t * tiles * 16 }
-                    let offs = UnsafePointer(offsets)
-                    // GEMM tasks: (position, weight group, run of tiles); runs split until every
-                    // thread has several tasks.
-                    let want = threads > 1 ? ceilDiv(BlockedConv.tasksPerThread * threads, 16 * groups) : 1
-                    let chunk = Swift.max(nk.tilePixels, roundUp(ceilDiv(tiles, want), nk.tilePixels))
-                    let chunks = ceilDiv(tiles, chunk)
-                    let transformIn: (Int) -> Void = { t in
-                        let cb = t / rows, r = t % rows
-                        ks.winograd.inputRow(x + cb * inPlane, h, w, 2 * (ty0 + r) - pt, -pl, tw,
-                                             v + (cb * tiles + r * tw) * 16, inPos)
-                    }
-                    let gemm: (Int) -> Void = { t in
-                        let p = t / (groups * chunks), rest = t % (groups * chunks)
-                        let b0 = (rest / chunks) * nk.groupBlocks, x0 = (rest % chunks) * chunk
-                        let nb = Swift.min(nk.groupBlocks, self.outBlocks - b0), xn = Swift.min(chunk, tiles - x0)
-                        nk.run(xn, nb, self.inBlocks, false, offs, UnsafePointer(v + p * inPos + x0 * 16),
-                               wts + p * self.positionFloats + b0 * 16 * self.inBlocks * 16,
-                               m + p * outPos + (b0 * tiles + x0) * 16, tiles * 16, zeros + b0 * 16, nil, 0, 0, 0)
-                    }
-                    let transformOut: (Int) -> Void = { t in
-                        let ob = t / rows, r = t % rows, y0 = 2 * (ty0 + r)
-                        let dst = out + ob * outPlane
-                        ks.winograd.outputRow(UnsafePointer(m + (ob * tiles + r * tw) * 16), outPos, tw, bs + ob * 16,
-                                              res.map { $0 + ob * outPlane }, dst, oh, ow, y0, act, e.p0, e.p1)
-                        if after { self.activateRemaining(dst + y0 * ow * 16, Swift.min(2, oh - y0) * ow * 16) }
-                    }
-                    if threads > 1 {
-                        pool.parallelFor(inBlocks * rows, transformIn)
-                        pool.parallelFor(16 * groups * chunks, gemm)
-                        pool.parallelFor(outBlocks * rows, transformOut)
-                    } else {
-                        for t in 0..<(inBlocks * rows) { transformIn(t) }
-                        for t in 0..<(16 * groups * chunks) { gemm(t) }
-                        for t in 0..<(outBlocks * rows) { transformOut(t) }
-                    }
-                    ty0 += rows
+            var r0 = 0
+            while r0 < totalRows {
+                let rows = Swift.min(chunkRows, totalRows - r0), tiles = rows * tw
+                // V[p]: [inBlocks][tiles][16] at v + p·inPos; M[p]: [outBlocks][tiles][16] at m + p·outPos.
+                for t in 0..<inBlocks { offsets[t] = t * tiles * 16 }
+                let offs = UnsafePointer(offsets)
+                // GEMM tasks: (position, weight group, run of tiles); runs split until every
+                // thread has several tasks.
+                let want = threads > 1 ? ceilDiv(BlockedConv.tasksPerThread * threads, 16 * groups) : 1
+                let chunk = Swift.max(nk.tilePixels, roundUp(ceilDiv(tiles, want), nk.tilePixels))
+                let chunks = ceilDiv(tiles, chunk)
+                let transformIn: (Int) -> Void = { t in
+                    let cb = t / rows, r = t % rows
+                    let (img, ty) = locate(r0 + r)
+                    ks.winograd.inputRow(input + img * inImage + cb * inPlane, h, w, 2 * ty - pt, -pl, tw,
+                                         v + (cb * tiles + r * tw) * 16, inPos)
                 }
+                let gemm: (Int) -> Void = { t in
+                    let p = t / (groups * chunks), rest = t % (groups * chunks)
+                    let b0 = (rest / chunks) * nk.groupBlocks, x0 = (rest % chunks) * chunk
+                    let nb = Swift.min(nk.groupBlocks, self.outBlocks - b0), xn = Swift.min(chunk, tiles - x0)
+                    nk.run(xn, nb, self.inBlocks, false, offs, UnsafePointer(v + p * inPos + x0 * 16),
+                           wts + p * self.positionFloats + b0 * 16 * self.inBlocks * 16,
+                           m + p * outPos + (b0 * tiles + x0) * 16, tiles * 16, zeros + b0 * 16, nil, 0, 0, 0)
+                }
+                let transformOut: (Int) -> Void = { t in
+                    let ob = t / rows, r = t % rows
+                    let (img, ty) = locate(r0 + r)
+                    let plane = img * outImage + ob * outPlane, y0 = 2 * ty
+                    let dst = output + plane
+                    ks.winograd.outputRow(UnsafePointer(m + (ob * tiles + r * tw) * 16), outPos, tw, bs + ob * 16,
+                                          residual.map { $0 + plane }, dst, oh, ow, y0, act, e.p0, e.p1)
+                    if after { self.activateRemaining(dst + y0 * ow * 16, Swift.min(2, oh - y0) * ow * 16) }
+                }
+                if threads > 1 {
+                    pool.parallelFor(inBlocks * rows, transformIn)
+                    pool.parallelFor(16 * groups * chunks, gemm)
+                    pool.parallelFor(outBlocks * rows, transformOut)
+                } else {
+                    for t in 0..<(inBlocks * rows) { transformIn(t) }
+                    for t in 0..<(16 * groups * chunks) { gemm(t) }
+                    for t in 0..<(outBlocks * rows) { transformOut(t) }
+                }
+                r0 += rows
             }
         }
     }
