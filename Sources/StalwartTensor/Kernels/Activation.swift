@@ -28,5 +28,20 @@ public enum FusedActivation: Sendable, Hashable {
     }
 }
 
+extension FusedActivation {
+    /// Applies the activation to `count` floats in place.
+    func apply(to p: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { p[i] = apply(p[i]) }
+    }
+}
+
+extension KernelEpilogue {
+    /// The activation code the channel-blocked stores apply themselves (1 ReLU, 2 clip; else 0)
+    /// and whether an activation is left for the caller to apply afterwards.
+    var storeActivation: (code: Int, after: Bool) {
+        (act == 1 || act == 2) ? (act, false) : (0, act != 0)
+    }
+}
+
 @usableFromInline
 func _expf(_ x: Float) -> Float { expf(x) }

@@ -216,18 +216,6 @@ public final class BlockedConv: @unchecked Sendable {
                         oh: oh, ow: ow, pool: pool, reverse: lastImageFirst)
     }
 
-    /// Kernel activation code (ReLU and clip run in the tile store) and whether another
-    /// activation must be applied afterwards.
-    var kernelAct: (code: Int, after: Bool) {
-        let a = epilogue.act
-        return (a == 1 || a == 2) ? (a, false) : (0, a != 0)
-    }
-
-    /// Applies the activation the kernels do not (codes above 2) to `count` floats.
-    func activateRemaining(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
-        for i in 0..<count { p[i] = activation.apply(p[i]) }
-    }
-
     private func runDense(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                           batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool, reverse: Bool) -> Bool {
         let g = geometry, nk = kernels.nchwc
@@ -259,7 +247,7 @@ public final class BlockedConv: @unchecked Sendable {
         }
         let runChunks = ceilDiv(runs, chunkRuns), pixelChunks = ceilDiv(runLength, chunkPixels)
         let tasks = groups * runChunks * pixelChunks
-        let (act, after) = kernelAct
+        let (act, after) = epilogue.storeActivation
         let e = epilogue
         let wts = UnsafePointer(weights), bs = bias, k = depth
         return ScratchCache.with(bytes: bytes) { raw in
@@ -302,7 +290,7 @@ public final class BlockedConv: @unchecked Sendable {
                         nk.run(xn, nb, taps, self.planarInput, offs, src + (run * rowStride + x0 * ps), wg,
                                out + o, outPlane, bs + b0 * 16, res.map { $0 + o }, act, e.p0, e.p1)
                         if after {
-                            for b in 0..<nb { self.activateRemaining(out + (o + b * outPlane), xn * 16) }
+                            for b in 0..<nb { self.activation.apply(to: out + (o + b * outPlane), count: xn * 16) }
                         }
                     }
                 }
@@ -337,8 +325,8 @@ public final class BlockedConv: @unchecked Sendable {
         let (bytes, o2) = (slotFloats * threads).multipliedReportingOverflow(by: 4)
         guard !o2 else { return false }
         // With a residual the kernel stores the bare sum and the activation follows the add.
-        let act = residual == nil ? kernelAct.code : 0
-        let after = residual == nil ? kernelAct.after : epilogue.act != 0
+        let act = residual == nil ? epilogue.storeActivation.code : 0
+        let after = residual == nil ? epilogue.storeActivation.after : epilogue.act != 0
         let e = epilogue
         let pt = g.padTop, pl = g.padLeft
         let inPlane = h * w * 16, outPlane = oh * ow * 16
@@ -375,7 +363,7 @@ public final class BlockedConv: @unchecked Sendable {
                         if let r = residual.map({ $0 + off + oy0 * ow * 16 }) {
                             for i in 0..<count { dst[i] = self.activation.apply(dst[i] + r[i]) }
                         } else {
-                            self.activateRemaining(dst, count)
+                            self.activation.apply(to: dst, count: count)
                         }
                     } else if let r = residual.map({ $0 + off + oy0 * ow * 16 }) {
                         for i in 0..<count { dst[i] += r[i] }

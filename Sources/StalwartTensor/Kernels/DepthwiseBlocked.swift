@@ -105,7 +105,7 @@ extension PackedConv2D {
         // The kernel applies ReLU and clip itself when there is no residual to add first;
         // otherwise the way back to NCHW does.
         let e = epilogue
-        let kernelAct = residual == nil && (e.act == 1 || e.act == 2) ? e.act : 0
+        let kernelAct = residual == nil ? e.storeActivation.code : 0
         let biasBase = UnsafePointer(packed + blocks * taps * 16)
         let pt = g.padTop, pl = g.padLeft
         return ScratchCache.with(bytes: bytes) { raw in

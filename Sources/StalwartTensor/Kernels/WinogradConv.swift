@@ -18,7 +18,8 @@ import Glibc
 ///
 /// Memory: U is 16/9 of the direct weights (which are then not kept); the scratch holds V and
 /// M of up to `chunkBytes` of tile rows at a time, reused chunk after chunk and image after image.
-/// Thread-safety: immutable after init; `run` may be called from many threads at once.
+/// Thread-safety: immutable after init (tests lower the chunk sizes before the first run);
+/// `run` may be called from many threads at once.
 public final class WinogradConv: @unchecked Sendable {
     let geometry: Conv2DGeometry
     let kernels: KernelSet
@@ -35,8 +36,13 @@ public final class WinogradConv: @unchecked Sendable {
     /// Whether `g` is a convolution this class computes.
     static func supports(_ g: Conv2DGeometry) -> Bool {
         g.groups == 1 && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1
-            && g.dilationH == 1 && g.dilationW == 1 && g.inChannels > 0 && g.outChannels > 0
+            && g.dilationH == 1 && g.dilationW == 1 && (1...maxChannels).contains(g.inChannels)
+            && (1...maxChannels).contains(g.outChannels)
     }
+
+    /// Channel counts above this are left to the direct convolution (so block counts and the
+    /// transformed weights' size cannot overflow).
+    static let maxChannels = 1 << 24
 
     /// `weights`: OIHW [Cout][Cin][3][3] (read, not kept); `bias`: [Cout] or nil. Throws for a
     /// geometry `supports` rejects, sizes that overflow, or allocation failure.
@@ -159,10 +165,7 @@ public final class WinogradConv: @unchecked Sendable {
         let inPlane = h * w * 16, outPlane = oh * ow * 16
         let inImage = inBlocks * inPlane, outImage = outBlocks * outPlane
         let threads = pool.threadCount
-        let (act, after): (Int, Bool) = {
-            let a = epilogue.act
-            return (a == 1 || a == 2) ? (a, false) : (0, a != 0)
-        }()
+        let (act, after) = epilogue.storeActivation
         let e = epilogue, pt = g.padTop, pl = g.padLeft
         let groups = ceilDiv(outBlocks, nk.groupBlocks)
         let wts = UnsafePointer(weights), bs = UnsafePointer(biases), zeros = UnsafePointer(biases + outBlocks * 16)
@@ -207,7 +210,7 @@ public final class WinogradConv: @unchecked Sendable {
                     let dst = output + plane
                     ks.winograd.outputRow(UnsafePointer(m + (ob * tiles + r * tw) * 16), outPos, tw, bs + ob * 16,
                                           residual.map { $0 + plane }, dst, oh, ow, y0, act, e.p0, e.p1)
-                    if after { self.activateRemaining(dst + y0 * ow * 16, Swift.min(2, oh - y0) * ow * 16) }
+                    if after { self.activation.apply(to: dst + y0 * ow * 16, count: Swift.min(2, oh - y0) * ow * 16) }
                 }
                 if threads > 1 {
                     pool.parallelFor(inBlocks * rows, transformIn)
@@ -221,10 +224,5 @@ public final class WinogradConv: @unchecked Sendable {
                 r0 += rows
             }
         }
-    }
-
-    /// Applies the activation the transform does not (codes above 2) to `count` floats.
-    private func activateRemaining(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
-        for i in 0..<count { p[i] = activation.apply(p[i]) }
     }
 }
