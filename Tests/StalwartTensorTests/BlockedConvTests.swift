@@ -22,6 +22,12 @@ final class BlockedConvTests: XCTestCase {
         Case(batch: 1, cin: 3, cout: 64, groups: 1, kh: 7, kw: 7, sh: 2, sw: 2, pads: (3, 3, 3, 3), h: 29, w: 30),
         Case(batch: 2, cin: 48, cout: 48, groups: 48, kh: 5, kw: 5, sh: 2, sw: 2, pads: (2, 2, 2, 2), h: 13, w: 14),
         Case(batch: 1, cin: 64, cout: 32, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 1, w: 1),
+        // Depthwise at stride 1 with kw 3 or 5 (the unit-stride row kernel): rows of 8-output
+        // groups plus a remainder, vertical dilation, kh ≠ kw, a ragged last block.
+        Case(batch: 1, cin: 20, cout: 20, groups: 20, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 9, w: 19),
+        Case(batch: 2, cin: 40, cout: 40, groups: 40, kh: 5, kw: 5, pads: (2, 2, 2, 2), h: 7, w: 17),
+        Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 5, dh: 2, pads: (2, 2, 2, 2), h: 12, w: 16),
+        Case(batch: 1, cin: 24, cout: 24, groups: 24, kh: 5, kw: 3, pads: (2, 1, 2, 1), h: 10, w: 9),
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,
