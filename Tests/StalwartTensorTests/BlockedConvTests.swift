@@ -28,6 +28,10 @@ final class BlockedConvTests: XCTestCase {
         Case(batch: 2, cin: 40, cout: 40, groups: 40, kh: 5, kw: 5, pads: (2, 2, 2, 2), h: 7, w: 17),
         Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 5, dh: 2, pads: (2, 2, 2, 2), h: 12, w: 16),
         Case(batch: 1, cin: 24, cout: 24, groups: 24, kh: 5, kw: 3, pads: (2, 1, 2, 1), h: 10, w: 9),
+        // ... and at horizontal stride 2 (the stride-2 row kernel), with a vertical stride of 1 too.
+        Case(batch: 1, cin: 20, cout: 20, groups: 20, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 19, w: 37),
+        Case(batch: 2, cin: 24, cout: 24, groups: 24, kh: 5, kw: 5, sh: 2, sw: 2, pads: (2, 2, 2, 2), h: 9, w: 35),
+        Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 5, sh: 1, sw: 2, pads: (1, 2, 1, 2), h: 6, w: 40),
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,
