@@ -5101,7 +5101,10 @@ func avx512DwRow8Stride2(_ r: UnsafeRawPointer, _ rowBytes: Int, _ kh: Int, _ fi
 /// [kh·kw][16]; `bias`: [16]; `dst`: [oh][ow][16]. `act` as `avx512ActC16` (other codes: none).
 /// Output pixels are taken in row-major order eight at a time (then four, then one), across
 /// row ends: each pixel of a group has its own input base, so rows shorter than eight (7×7
-/// maps) still run eight independent FMA chains per weight load.
+/// maps) still run eight independent FMA chains per weight load. For kw 3 or 5 at horizontal
+/// stride 1 or 2 (dilation 1), groups within a row load each input pixel once, and rows of
+/// 4–7 outputs run as such groups of which only `ow` outputs are stored: the kernel may then
+/// read up to 4 pixels (64 floats) past the end of `src`'s window, which callers must own.
 public func avx512DepthwiseC16(src: UnsafePointer<Float>, cols: Int, sh: Int, sw: Int, kh: Int, kw: Int,
                             dh: Int, dw: Int, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                             oh: Int, ow: Int, dst: UnsafeMutablePointer<Float>, act: Int, p0: Float, p1: Float) {
@@ -5121,6 +5124,28 @@ public func avx512DepthwiseC16(src: UnsafePointer<Float>, cols: Int, sh: Int, sw
     // Horizontal stride 1 or 2, dilation 1, kw 3 or 5 (EfficientNet's depthwise layers): in-row
     // groups load each input pixel once (`avx512DwRow8Unit`, `avx512DwRow8Stride2`).
     let unitRow = (sw == 1 || sw == 2) && dw == 1 && (kw == 3 || kw == 5)
+    // Rows of fewer than 8 outputs (7×7 maps) through the row kernels as well: 8 outputs per
+    // row, of which `ow` are stored. Reads up to (8 − ow)·sw ≤ 4 pixels past the end of a row's
+    // window, so callers leave 4 pixels (64 floats) of slack after `src`'s window.
+    if unitRow && ow < 8 && (8 &- ow) &* sw <= 4 {
+        var oy = 0
+        while oy < oh {
+            let origin = UnsafeRawPointer(src + oy &* sh &* rowStep)
+            let (a0, a1, a2, a3, a4, a5, a6, _) = sw == 1
+                ? avx512DwRow8Unit(origin, dyStep &* 4, kh, kw == 5, weights, b)
+                : avx512DwRow8Stride2(origin, dyStep &* 4, kh, kw == 5, weights, b)
+            let d = oy &* ow &* 64
+            out.storeBytes(of: avx512ActC16(a0, act, p0, p1), toByteOffset: d, as: SIMD16<Float>.self)
+            out.storeBytes(of: avx512ActC16(a1, act, p0, p1), toByteOffset: d &+ 64, as: SIMD16<Float>.self)
+            out.storeBytes(of: avx512ActC16(a2, act, p0, p1), toByteOffset: d &+ 128, as: SIMD16<Float>.self)
+            out.storeBytes(of: avx512ActC16(a3, act, p0, p1), toByteOffset: d &+ 192, as: SIMD16<Float>.self)
+            if ow > 4 { out.storeBytes(of: avx512ActC16(a4, act, p0, p1), toByteOffset: d &+ 256, as: SIMD16<Float>.self) }
+            if ow > 5 { out.storeBytes(of: avx512ActC16(a5, act, p0, p1), toByteOffset: d &+ 320, as: SIMD16<Float>.self) }
+            if ow > 6 { out.storeBytes(of: avx512ActC16(a6, act, p0, p1), toByteOffset: d &+ 384, as: SIMD16<Float>.self) }
+            oy &+= 1
+        }
+        return
+    }
     var q = 0
     while q &+ 8 <= total {
       if ox &+ 8 <= ow && unitRow {

@@ -32,6 +32,11 @@ final class BlockedConvTests: XCTestCase {
         Case(batch: 1, cin: 20, cout: 20, groups: 20, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 19, w: 37),
         Case(batch: 2, cin: 24, cout: 24, groups: 24, kh: 5, kw: 5, sh: 2, sw: 2, pads: (2, 2, 2, 2), h: 9, w: 35),
         Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 5, sh: 1, sw: 2, pads: (1, 2, 1, 2), h: 6, w: 40),
+        // Rows of 4–7 outputs through the row kernels (8 computed, `ow` stored).
+        Case(batch: 2, cin: 36, cout: 36, groups: 36, kh: 5, kw: 5, pads: (2, 2, 2, 2), h: 7, w: 7),
+        Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 5, w: 4),
+        Case(batch: 1, cin: 17, cout: 17, groups: 17, kh: 5, kw: 5, h: 9, w: 9),
+        Case(batch: 1, cin: 32, cout: 32, groups: 32, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 12, w: 12),
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,

@@ -320,7 +320,7 @@ public final class BlockedConv: @unchecked Sendable {
         let rows = (stripRows - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
         let (window, o1) = (rows * cols).multipliedReportingOverflow(by: 16)
         guard !o1, window < Int.max / 64 else { return false }
-        let slotFloats = roundUp(window, 16)
+        let slotFloats = roundUp(window, 16) + 64  // + the kernel's read slack
         let threads = pool.threadCount
         let (bytes, o2) = (slotFloats * threads).multipliedReportingOverflow(by: 4)
         guard !o2 else { return false }

@@ -98,6 +98,7 @@ extension PackedConv2D {
         let (plane16, o5) = (h * w).multipliedReportingOverflow(by: 16)
         guard !o5, plane16 < Int.max / 64 else { return false }
         // Per slot: the padded window, the interleaved outputs, the interleaved input plane.
+        // (The kernel may read 64 floats past the window: they fall in the outputs.)
         let slotFloats = roundUp(window, 16) + roundUp(outs, 16) + roundUp(plane16, 16)
         let threads = pool.threadCount
         let (bytes, o3) = (slotFloats * threads).multipliedReportingOverflow(by: 4)
