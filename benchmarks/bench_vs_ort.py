@@ -13,14 +13,18 @@ meaningful on a machine whose speed drifts.
 Models: `lite0..2` (EfficientNet-Lite, ../shared fixtures; lite0 is also bundled), `resnet50`
 (torchvision topology, BatchNormalization nodes), `resnet50tf` (the same network as tf2onnx
 writes an unfused Keras model: NHWC input + Transpose, Sub/Mul/Add chains after each Conv).
-Also reported per row: GFLOP/s (multiply-adds ×2 from ONNX shape inference, `models.gflops`)
+Also reported per row: GFLOP/s (the model's multiply-adds ×2 from ONNX shape inference,
+`models.gflops`, so Winograd layers count as their direct FLOPs)
 and the fraction of this machine's measured FP32 peak at the same thread count: the FMA
 throughput of register-only multiply-add chains (`fma_peak.c`, compiled with the system C
 compiler; `fma_peak`), or, without a compiler, the best ORT/MLAS SGEMM on a 1536³ MatMul
 (`measured_peak`, also printed); peak resident memory of each worker process
 (VmHWM, which includes the Python interpreter and the engine's own library) and its growth over
 the RSS before loading the model;
-load time (file → ready to run).
+load time (file → ready to run); and the range over the row's rounds of the core-to-core round
+trip (`core_rtt.c`, measured before each round), which shows in which of this machine's two
+phases a two-thread row ran (≈ 100 ns: nearby cores; ≈ 400 ns: distant ones, where both engines
+and Stalwart more slow down at two threads).
 Needs the release library (scripts/setup.sh) and requirements-dev.txt.
 """
 import argparse
@@ -93,6 +97,24 @@ def fma_peak(threads, tmp):
     except ValueError:
         return None
     return value if value > 0 else None
+
+
+def core_rtt(tmp):
+    """Median core-to-core round trip in ns (benchmarks/core_rtt.c), or None without a C
+    compiler. Tells this machine's two-thread phases apart (≈ 100 ns vs ≈ 400 ns)."""
+    import shutil
+    import subprocess
+    exe = os.path.join(tmp, "core_rtt")
+    if not os.path.exists(exe):
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "core_rtt.c")
+        cc = next((c for c in (os.environ.get("CC"), "cc", "gcc", "clang") if c and shutil.which(c)), None)
+        if cc is None or subprocess.run([cc, "-O2", "-pthread", src, "-o", exe]).returncode != 0:
+            return None
+    out = subprocess.run([exe], capture_output=True, text=True)
+    try:
+        return float(out.stdout.strip())
+    except ValueError:
+        return None
 
 
 def _timed(f):
@@ -183,8 +205,11 @@ def main():
                     shape = (batch, res, res, 3) if name.endswith("tf") else (batch, 3, res, res)
                     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
                     times = {"stalwart": [], "ort": []}
-                    outs, rss = {}, {}
+                    outs, rss, rtts = {}, {}, []
                     for _ in range(a.rounds):
+                        rtt = core_rtt(tmp)
+                        if rtt is not None:
+                            rtts.append(rtt)
                         for engine in ("stalwart", "ort"):
                             conns[engine].send(("run", x, a.per_round))
                             t, outs[engine], rss[engine] = conns[engine].recv()
@@ -195,12 +220,13 @@ def main():
                     ms_s = np.median(times["stalwart"]) * 1000 / batch
                     ms_o = np.median(times["ort"]) * 1000 / batch
                     gf_s, gf_o = work / (ms_s / 1000), work / (ms_o / 1000)
+                    rtt_text = f"{min(rtts):.0f}–{max(rtts):.0f}" if rtts else "n/a"
                     rows.append((name, batch, threads, ms_s, ms_o, ms_s / ms_o, err, rel, load["stalwart"], load["ort"],
                                  gf_s, gf_o, gf_s / peak, gf_o / peak, rss["stalwart"], rss["ort"],
-                                 rss["stalwart"] - base["stalwart"], rss["ort"] - base["ort"]))
+                                 rss["stalwart"] - base["stalwart"], rss["ort"] - base["ort"], rtt_text))
                     print(f"{name:10s} b={batch} t={threads}  stalwart {ms_s:8.2f} ms/img  ort {ms_o:8.2f} ms/img  "
                           f"ratio {ms_s / ms_o:5.2f}  GFLOP/s {gf_s:6.1f} / {gf_o:6.1f} ({gf_s / peak:.0%} / {gf_o / peak:.0%} of peak)  "
-                          f"peak RSS {rss['stalwart']:.0f} / {rss['ort']:.0f} MB  max|Δ| {err:.1e} (rel {rel:.1e})", flush=True)
+                          f"peak RSS {rss['stalwart']:.0f} / {rss['ort']:.0f} MB  max|Δ| {err:.1e} (rel {rel:.1e})  core RTT {rtt_text} ns", flush=True)
                 for c in conns.values():
                     c.send(("stop",))
                 for p in procs:
@@ -210,12 +236,12 @@ def main():
              "; ORT/MLAS SGEMM 1536³ (best of 8): " +
              ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in sorted(sgemm.items())), "",
              "| model | batch | threads | Stalwart ms/img | ORT ms/img | ratio | GFLOP/s (Stalwart / ORT) | of peak | "
-             "peak RSS MB (Stalwart / ORT) | RSS growth MB | max abs diff (rel.) | load s (Stalwart / ORT) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "peak RSS MB (Stalwart / ORT) | RSS growth MB | max abs diff (rel.) | load s (Stalwart / ORT) | core RTT ns |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2f} | {r[4]:.2f} | {r[5]:.2f} | {r[10]:.1f} / {r[11]:.1f} | "
                      f"{r[12]:.0%} / {r[13]:.0%} | {r[14]:.0f} / {r[15]:.0f} | {r[16]:.0f} / {r[17]:.0f} | "
-                     f"{r[6]:.1e} ({r[7]:.0e}) | {r[8]:.3f} / {r[9]:.3f} |")
+                     f"{r[6]:.1e} ({r[7]:.0e}) | {r[8]:.3f} / {r[9]:.3f} | {r[18]} |")
     table = "\n".join(lines)
     print()
     print(table)
