@@ -80,41 +80,42 @@ def measured_peak(threads):
     return 2 * n ** 3 / best / 1e9
 
 
-def fma_peak(threads, tmp):
-    """GFLOP/s of `threads` threads running register-only FMA chains with the widest vectors the
-    CPU has (benchmarks/fma_peak.c), or None when no C compiler can build it."""
+def _build_c(name, tmp):
+    """Builds benchmarks/<name>.c once into `tmp` with the system C compiler; its path, or None."""
     import shutil
     import subprocess
-    exe = os.path.join(tmp, "fma_peak")
+    exe = os.path.join(tmp, name)
     if not os.path.exists(exe):
-        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fma_peak.c")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".c")
         cc = next((c for c in (os.environ.get("CC"), "cc", "gcc", "clang") if c and shutil.which(c)), None)
         if cc is None or subprocess.run([cc, "-O2", "-pthread", src, "-o", exe]).returncode != 0:
             return None
-    out = subprocess.run([exe, str(threads)], capture_output=True, text=True)
+    return exe
+
+
+def _run_number(args):
+    """The float a helper program prints, or None."""
+    import subprocess
+    out = subprocess.run(args, capture_output=True, text=True)
     try:
-        value = float(out.stdout.strip())
+        return float(out.stdout.strip())
     except ValueError:
         return None
-    return value if value > 0 else None
+
+
+def fma_peak(threads, tmp):
+    """GFLOP/s of `threads` threads running register-only FMA chains with the widest vectors the
+    CPU has (benchmarks/fma_peak.c), or None when no C compiler can build it."""
+    exe = _build_c("fma_peak", tmp)
+    value = _run_number([exe, str(threads)]) if exe else None
+    return value if value and value > 0 else None
 
 
 def core_rtt(tmp):
     """Median core-to-core round trip in ns (benchmarks/core_rtt.c), or None without a C
     compiler. Tells this machine's two-thread phases apart (≈ 100 ns vs ≈ 400 ns)."""
-    import shutil
-    import subprocess
-    exe = os.path.join(tmp, "core_rtt")
-    if not os.path.exists(exe):
-        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "core_rtt.c")
-        cc = next((c for c in (os.environ.get("CC"), "cc", "gcc", "clang") if c and shutil.which(c)), None)
-        if cc is None or subprocess.run([cc, "-O2", "-pthread", src, "-o", exe]).returncode != 0:
-            return None
-    out = subprocess.run([exe], capture_output=True, text=True)
-    try:
-        return float(out.stdout.strip())
-    except ValueError:
-        return None
+    exe = _build_c("core_rtt", tmp)
+    return _run_number([exe]) if exe else None
 
 
 def _timed(f):

@@ -82,23 +82,28 @@ public final class WinogradConv: @unchecked Sendable {
         let cin = g.inChannels, cout = g.outChannels
         var u = [Float](repeating: 0, count: 16 * cout * cin)  // [p][oc][ci]
         let plane = cout * cin
+        /// G·(a, b, d)ᵀ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+        func g3(_ a: Double, _ b: Double, _ d: Double) -> (Double, Double, Double, Double) {
+            (a, 0.5 * (a + b + d), 0.5 * (a - b + d), d)
+        }
         for oc in 0..<cout {
             for ci in 0..<cin {
                 let f = w + (oc * cin + ci) * 9
-                // G g (4×3), then (G g) Gᵀ (4×4), in Float64.
-                var gg = [Double](repeating: 0, count: 12)
-                for c in 0..<3 {
-                    let a = Double(f[c]), b = Double(f[3 + c]), d = Double(f[6 + c])
-                    gg[c] = a
-                    gg[3 + c] = 0.5 * (a + b + d)
-                    gg[6 + c] = 0.5 * (a - b + d)
-                    gg[9 + c] = d
+                // Columns of G g (4×3), in Float64; row r of (G g) Gᵀ is G applied to row r of G g.
+                let c0 = g3(Double(f[0]), Double(f[3]), Double(f[6]))
+                let c1 = g3(Double(f[1]), Double(f[4]), Double(f[7]))
+                let c2 = g3(Double(f[2]), Double(f[5]), Double(f[8]))
+                let at = oc * cin + ci
+                func store(_ r: Int, _ v: (Double, Double, Double, Double)) {
+                    u[(r * 4) * plane + at] = Float(v.0)
+                    u[(r * 4 + 1) * plane + at] = Float(v.1)
+                    u[(r * 4 + 2) * plane + at] = Float(v.2)
+                    u[(r * 4 + 3) * plane + at] = Float(v.3)
                 }
-                for r in 0..<4 {
-                    let a = gg[3 * r], b = gg[3 * r + 1], d = gg[3 * r + 2]
-                    let row = [a, 0.5 * (a + b + d), 0.5 * (a - b + d), d]
-                    for c in 0..<4 { u[(r * 4 + c) * plane + oc * cin + ci] = Float(row[c]) }
-                }
+                store(0, g3(c0.0, c1.0, c2.0))
+                store(1, g3(c0.1, c1.1, c2.1))
+                store(2, g3(c0.2, c1.2, c2.2))
+                store(3, g3(c0.3, c1.3, c2.3))
             }
         }
         let one = Conv2DGeometry(inChannels: cin, outChannels: cout, kernelH: 1, kernelW: 1)
