@@ -19,7 +19,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// `threads` = 0 (or negative) means one per available core.
     public init(threads: Int) {
         let n = threads <= 0 ? ThreadPool.availableCores : min(threads, 1024)
-        self.state = PoolState()
+        self.state = PoolState(slots: n)
         // Workers are detached pthreads (no Foundation); deinit waits until each has exited.
         var started = 1
         for w in 1..<max(n, 1) {
@@ -74,8 +74,14 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { b in
-            var job = PoolJob(body: b)
-            withUnsafePointer(to: &job) { p in state.run(job: p, count: count) }
+            // Home ranges hold 31-bit bounds: longer loops run as successive parts.
+            var first = 0
+            while first < count {
+                let n = min(count - first, HomeRange.limit - 1), base = first
+                var job = PoolJob(body: base == 0 ? b : { i, slot in b(base + i, slot) })
+                withUnsafePointer(to: &job) { p in state.run(job: p, count: n, threads: threadCount) }
+                first += n
+            }
         }
         state.release()
     }
@@ -93,23 +99,89 @@ struct PoolJob {
     let body: (Int, Int) -> Void
 }
 
+/// 64 bytes that keep other data off a neighbouring atomic's cache line.
+struct CacheLinePad {
+    var words: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+}
+
+/// One thread's home range of a loop's iterations, `begin | end << 32`, alone on its cache
+/// line: its owner claims from the front, a thread that has run out steals from the back.
+final class HomeRange: @unchecked Sendable {
+    private let before = CacheLinePad()
+    let bounds = Atomic<Int>(0)
+    private let after = CacheLinePad()
+
+    static let limit = 1 << 31
+
+    func set(_ begin: Int, _ end: Int) { bounds.store(begin | end << 32, ordering: .relaxed) }
+
+    /// The first unclaimed iteration, or nil when none is left.
+    @inline(__always)
+    func takeFront() -> Int? {
+        var cur = bounds.load(ordering: .relaxed)
+        while true {
+            let b = cur & 0xFFFF_FFFF, e = cur >> 32
+            if b >= e { return nil }
+            let (done, seen) = bounds.compareExchange(expected: cur, desired: cur + 1, ordering: .relaxed)
+            if done { return b }
+            cur = seen
+        }
+    }
+
+    /// The last unclaimed iteration, or nil when none is left.
+    @inline(__always)
+    func takeBack() -> Int? {
+        var cur = bounds.load(ordering: .relaxed)
+        while true {
+            let b = cur & 0xFFFF_FFFF, e = cur >> 32
+            if b >= e { return nil }
+            let (done, seen) = bounds.compareExchange(expected: cur, desired: cur - (1 << 32), ordering: .relaxed)
+            if done { return e - 1 }
+            cur = seen
+        }
+    }
+}
+
+/// What the caller publishes for a loop, on one cache line so that a worker picks it all up
+/// in one transfer.
+final class PublishedJob: @unchecked Sendable {
+    private let before = CacheLinePad()
+    let generation = Atomic<Int>(0)
+    let openJob = Atomic<Int>(0)
+    let count = Atomic<Int>(0)
+    let threads = Atomic<Int>(0)
+    let address = Atomic<Int>(0)
+    private let after = CacheLinePad()
+}
+
+/// Counters every thread writes once or twice per loop.
+final class LoopTally: @unchecked Sendable {
+    private let before = CacheLinePad()
+    let active = Atomic<Int>(0)
+    let completed = Atomic<Int>(0)
+    private let after = CacheLinePad()
+}
+
 /// Shared by the pool object and its worker threads (the threads never see the pool, so the
 /// pool's deinit runs when its last user lets go).
 ///
+/// Scheduling: each thread of a loop of n iterations over T threads owns the home range
+/// [s·n/T, (s+1)·n/T) of its slot s and claims it front to back on its own cache line; when
+/// its range is empty it steals from the back of the others'. Consecutive layers split the
+/// same way, so a thread mostly reads what it wrote (kernels order their tasks so that this
+/// holds), and claims cost no cross-core traffic: on this machine two vCPUs on distant cores
+/// pay ≈ 400 ns per cache-line transfer, which one shared counter paid per iteration.
+///
 /// Protocol (all flags sequentially consistent): the caller publishes the job (pointer, count,
-/// next = 0), sets `openJob` and `generation` to a new number g, wakes sleepers, runs chunks
-/// itself, waits until `completed == count`, closes the job (`openJob = 0`) and waits for
-/// `active == 0`. A worker that sees generation g increments `active` and only then checks
+/// home ranges), sets `openJob` and `generation` to a new number g, wakes sleepers, runs its
+/// range and steals, waits until `completed == count`, closes the job (`openJob = 0`) and waits
+/// for `active == 0`. A worker that sees generation g increments `active` and only then checks
 /// `openJob == g`; so once the caller has seen `active == 0` after closing, no worker can touch
 /// the job, and the caller may return (and the job's stack memory may die).
 final class PoolState: @unchecked Sendable {
-    let generation = Atomic<Int>(0)
-    let openJob = Atomic<Int>(0)
-    let active = Atomic<Int>(0)
-    let next = Atomic<Int>(0)
-    let completed = Atomic<Int>(0)
-    let jobCount = Atomic<Int>(0)
-    let jobAddress = Atomic<Int>(0)
+    let job = PublishedJob()
+    let tally = LoopTally()
+    let ranges: [HomeRange]
     let busy = Atomic<Bool>(false)
     let sleepers = Atomic<Int>(0)
     let shutdown = Atomic<Bool>(false)
@@ -120,7 +192,9 @@ final class PoolState: @unchecked Sendable {
     /// How long an idle worker spins before parking.
     static let spinNanoseconds: UInt64 = 200_000
 
-    init() {
+    /// `slots`: the most threads a loop will run on.
+    init(slots: Int) {
+        ranges = (0..<max(slots, 1)).map { _ in HomeRange() }
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -148,49 +222,61 @@ final class PoolState: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Caller side of one loop (the caller holds `busy`).
-    func run(job: UnsafePointer<PoolJob>, count: Int) {
-        next.store(0, ordering: .relaxed)
-        completed.store(0, ordering: .relaxed)
-        jobCount.store(count, ordering: .relaxed)
-        jobAddress.store(Int(bitPattern: UnsafeRawPointer(job)), ordering: .relaxed)
-        var g = generation.load(ordering: .relaxed) &+ 1
+    /// Caller side of one loop (the caller holds `busy`); `count` < `HomeRange.limit`,
+    /// 2 ≤ `threads` ≤ `ranges.count`.
+    func run(job p: UnsafePointer<PoolJob>, count: Int, threads: Int) {
+        for s in 0..<threads { ranges[s].set(s * count / threads, (s + 1) * count / threads) }
+        tally.completed.store(0, ordering: .relaxed)
+        job.count.store(count, ordering: .relaxed)
+        job.threads.store(threads, ordering: .relaxed)
+        job.address.store(Int(bitPattern: UnsafeRawPointer(p)), ordering: .relaxed)
+        var g = job.generation.load(ordering: .relaxed) &+ 1
         if g == 0 { g = 1 }
-        openJob.store(g, ordering: .sequentiallyConsistent)
-        generation.store(g, ordering: .sequentiallyConsistent)
+        job.openJob.store(g, ordering: .sequentiallyConsistent)
+        job.generation.store(g, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 { wakeAll() }
 
         runChunks(slot: 0)
 
         var spins = 0
-        while completed.load(ordering: .acquiring) < count {
+        while tally.completed.load(ordering: .acquiring) < count {
             spins += 1
             if spins < 20_000 { swcpu_pause() } else { sched_yield() }
         }
-        openJob.store(0, ordering: .sequentiallyConsistent)
-        while active.load(ordering: .sequentiallyConsistent) != 0 { swcpu_pause() }
+        job.openJob.store(0, ordering: .sequentiallyConsistent)
+        while tally.active.load(ordering: .sequentiallyConsistent) != 0 { swcpu_pause() }
     }
 
-    /// Claims iterations one at a time until none are left.
+    /// Runs the slot's home range, then steals from the other threads' until none is left.
     @inline(never)
     func runChunks(slot: Int) {
-        let count = jobCount.load(ordering: .relaxed)
-        guard let raw = UnsafeRawPointer(bitPattern: jobAddress.load(ordering: .relaxed)) else { return }
-        let job = raw.assumingMemoryBound(to: PoolJob.self)
+        let threads = job.threads.load(ordering: .relaxed)
+        guard slot < threads, threads <= ranges.count,
+              let raw = UnsafeRawPointer(bitPattern: job.address.load(ordering: .relaxed)) else { return }
+        let body = raw.assumingMemoryBound(to: PoolJob.self).pointee.body
         var done = 0
-        while true {
-            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            if i >= count { break }
-            job.pointee.body(i, slot)
+        let own = ranges[slot]
+        while let i = own.takeFront() {
+            body(i, slot)
             done += 1
         }
-        if done > 0 { completed.add(done, ordering: .releasing) }
+        for k in 1..<threads {
+            let victim = ranges[(slot + k) % threads]
+            while let i = victim.takeBack() {
+                body(i, slot)
+                done += 1
+            }
+        }
+        if done > 0 { tally.completed.add(done, ordering: .releasing) }
     }
 
     func workerLoop(slot: Int) {
-        var seen = generation.load(ordering: .acquiring)
+        let published = job
+        // Generation 0 is the one before any loop: a worker that starts late still joins the
+        // first loop (loading the generation here instead would skip it).
+        var seen = 0
         while true {
-            var g = generation.load(ordering: .acquiring)
+            var g = published.generation.load(ordering: .acquiring)
             if g == seen {
                 // Spin briefly, then park.
                 let start = swcpu_now_ns()
@@ -202,28 +288,28 @@ final class PoolState: @unchecked Sendable {
                        swcpu_now_ns() &- start > Self.spinNanoseconds {
                         break
                     }
-                    g = generation.load(ordering: .acquiring)
+                    g = published.generation.load(ordering: .acquiring)
                 }
                 if g == seen && !shutdown.load(ordering: .relaxed) {
                     pthread_mutex_lock(mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while generation.load(ordering: .sequentiallyConsistent) == seen
+                    while published.generation.load(ordering: .sequentiallyConsistent) == seen
                         && !shutdown.load(ordering: .sequentiallyConsistent) {
                         pthread_cond_wait(cond, mutex)
                     }
                     sleepers.subtract(1, ordering: .sequentiallyConsistent)
                     pthread_mutex_unlock(mutex)
-                    g = generation.load(ordering: .acquiring)
+                    g = published.generation.load(ordering: .acquiring)
                 }
             }
             if shutdown.load(ordering: .acquiring) { break }
             if g == seen { continue }
             seen = g
-            active.add(1, ordering: .sequentiallyConsistent)
-            if openJob.load(ordering: .sequentiallyConsistent) == g {
+            tally.active.add(1, ordering: .sequentiallyConsistent)
+            if job.openJob.load(ordering: .sequentiallyConsistent) == g {
                 runChunks(slot: slot)
             }
-            active.subtract(1, ordering: .sequentiallyConsistent)
+            tally.active.subtract(1, ordering: .sequentiallyConsistent)
         }
         exited.add(1, ordering: .releasing)
     }

@@ -82,4 +82,51 @@ final class ThreadPoolTests: XCTestCase {
             pool.parallelFor(3) { _ in }
         }
     }
+
+    func testHomeRangeClaimsFromBothEnds() {
+        let r = HomeRange()
+        r.set(5, 9)
+        XCTAssertEqual(r.takeFront(), 5)
+        XCTAssertEqual(r.takeBack(), 8)
+        XCTAssertEqual(r.takeFront(), 6)
+        XCTAssertEqual(r.takeBack(), 7)
+        XCTAssertNil(r.takeFront())
+        XCTAssertNil(r.takeBack())
+        // 31-bit bounds at the top of the range.
+        r.set(HomeRange.limit - 3, HomeRange.limit - 1)
+        XCTAssertEqual(r.takeBack(), HomeRange.limit - 2)
+        XCTAssertEqual(r.takeFront(), HomeRange.limit - 3)
+        XCTAssertNil(r.takeBack())
+        r.set(3, 3)
+        XCTAssertNil(r.takeFront())
+    }
+
+    /// The caller's home range (the first half) is slow: a worker that has finished its own
+    /// half steals from the back of the caller's. Each slow iteration waits (≤ 50 ms) for a
+    /// theft, so a pool that does not steal fails unless its worker never showed up at all.
+    func testIdleThreadStealsFromBusyOne() {
+        let pool = ThreadPool(threads: 2)
+        XCTAssertEqual(pool.threadCount, 2)
+        let n = 32
+        let ranBy = UnsafeMutablePointer<Int>.allocate(capacity: n)
+        ranBy.initialize(repeating: -1, count: n)
+        defer { ranBy.deallocate() }
+        let stolen = Atomic<Bool>(false)
+        pool.parallelForSlotted(n) { i, slot in
+            ranBy[i] = slot
+            if i < n / 2 {
+                if slot != 0 { stolen.store(true, ordering: .relaxed); return }
+                let start = DispatchTime.now().uptimeNanoseconds
+                while !stolen.load(ordering: .relaxed), DispatchTime.now().uptimeNanoseconds - start < 50_000_000 {}
+            }
+        }
+        for i in 0..<n { XCTAssertTrue(ranBy[i] == 0 || ranBy[i] == 1, "iteration \(i)") }
+        let workerRan = (0..<n).contains { ranBy[$0] == 1 }
+        let workerStole = (0..<n / 2).contains { ranBy[$0] == 1 }
+        XCTAssertTrue(!workerRan || workerStole, "the worker ran its own half but stole nothing")
+        // Home ranges: the caller starts at 0, the worker at n/2 (the caller reaches the worker's
+        // range only after its own, which waits for a theft).
+        XCTAssertEqual(ranBy[0], 0)
+        XCTAssertTrue(!workerRan || ranBy[n / 2] == 1, "the worker did not start at its home range")
+    }
 }
