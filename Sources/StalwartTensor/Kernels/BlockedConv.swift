@@ -279,8 +279,10 @@ public final class BlockedConv: @unchecked Sendable {
                     src = x
                 }
                 let rowStride = (l?.wq ?? ow) * ps
+                // Pixel-major: the pool gives each thread a contiguous range of tasks, so a
+                // thread writes (all channels of) the pixels it reads in the next layer.
                 let body: (Int) -> Void = { t in
-                    let gi = t / (runChunks * pixelChunks), rest = t % (runChunks * pixelChunks)
+                    let gi = t % groups, rest = t / groups
                     let rc = rest / pixelChunks, pc = rest % pixelChunks
                     let b0 = gi * nk.groupBlocks, nb = Swift.min(nk.groupBlocks, self.outBlocks - b0)
                     let wg = wts + b0 * 16 * k
@@ -339,8 +341,10 @@ public final class BlockedConv: @unchecked Sendable {
             let units = batch * self.outBlocks
             let parts = threads > 1 ? Swift.min(strips, ceilDiv(BlockedConv.tasksPerThread * threads, units)) : 1
             let stripsPerPart = ceilDiv(strips, parts)
+            // Part-major: each thread's contiguous range of tasks covers whole rows of all
+            // blocks (see `runDense`).
             let body: (Int, Int) -> Void = { t, slot in
-                let u = t / parts, part = t % parts
+                let u = t % units, part = t / units
                 let i = u / self.outBlocks, blk = u % self.outBlocks
                 let img = reverse ? batch - 1 - i : i
                 let win = slots + slot * slotFloats
