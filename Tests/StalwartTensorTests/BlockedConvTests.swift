@@ -37,6 +37,11 @@ final class BlockedConvTests: XCTestCase {
         Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 5, w: 4),
         Case(batch: 1, cin: 17, cout: 17, groups: 17, kh: 5, kw: 5, h: 9, w: 9),
         Case(batch: 1, cin: 32, cout: 32, groups: 32, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 1, 1), h: 12, w: 12),
+        // Interiors read in place over several strips (and thread parts), with padded-window
+        // borders: TF's SAME at stride 2 (no top/left padding), a 5×5 over 40 rows, dilation.
+        Case(batch: 1, cin: 32, cout: 32, groups: 32, kh: 3, kw: 3, sh: 2, sw: 2, pads: (0, 0, 1, 1), h: 24, w: 40),
+        Case(batch: 2, cin: 18, cout: 18, groups: 18, kh: 5, kw: 5, pads: (2, 2, 2, 2), h: 40, w: 45),
+        Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 3, dh: 2, dw: 3, pads: (2, 3, 2, 3), h: 11, w: 30),
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,

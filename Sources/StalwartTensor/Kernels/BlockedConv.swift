@@ -308,6 +308,9 @@ public final class BlockedConv: @unchecked Sendable {
     /// Below this many tasks per thread, the runs (or pixels) of each weight group are split.
     static let tasksPerThread = 8
 
+    /// Depthwise: whether interior outputs read the input in place (tests compare both paths).
+    var depthwiseReadsInPlace = true
+
     private func runDepthwise(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                               batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool, reverse: Bool) -> Bool {
         let g = geometry, ks = kernels
@@ -322,7 +325,15 @@ public final class BlockedConv: @unchecked Sendable {
         let rows = (stripRows - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
         let (window, o1) = (rows * cols).multipliedReportingOverflow(by: 16)
         guard !o1, window < Int.max / 64 else { return false }
-        let slotFloats = roundUp(window, 16) + 64  // + the kernel's read slack
+        // Outputs whose whole receptive field lies inside the input (rows `inner.rows`, columns
+        // `inner.cols`, a multiple of 8 wide) read the input in place; only the border rows and
+        // the columns either side go through a padded window. The copy was the larger part of
+        // a depthwise layer's time (EfficientNet-Lite0's 3×3 stride 2 at 112×112 in one thread: 0.125 → 0.091 ms, ORT 0.072).
+        let inner = depthwiseReadsInPlace ? DepthwiseInterior(g, h: h, w: w, oh: oh, ow: ow) : nil
+        let edgeW = inner.map { Swift.max($0.cols.lowerBound, ow - $0.cols.upperBound) } ?? 0
+        // Per slot: the window, the kernel's read slack, the outputs of an edge strip.
+        let windowFloats = roundUp(window, 16) + 64
+        let slotFloats = windowFloats + roundUp(stripRows * edgeW * 16, 16)
         let threads = pool.threadCount
         let (bytes, o2) = (slotFloats * threads).multipliedReportingOverflow(by: 4)
         guard !o2 else { return false }
@@ -350,18 +361,48 @@ public final class BlockedConv: @unchecked Sendable {
                 let win = slots + slot * slotFloats
                 let src = input + (img * self.inBlocks + blk) * inPlane
                 let off = (img * self.outBlocks + blk) * outPlane
+                let wb = wts + blk * taps * 16, bb = bs + blk * 16
+                // Output rows [r0, r1), columns [x0, x1) from a padded window, into `dst` (row
+                // stride `dstRow` floats; a full-width band is stored directly, a narrow one via
+                // the slot's edge outputs).
+                func windowed(_ r0: Int, _ r1: Int, _ x0: Int, _ x1: Int) {
+                    let n = r1 - r0, nx = x1 - x0
+                    guard n > 0, nx > 0 else { return }
+                    let wrows = (n - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
+                    let wcols = (nx - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1
+                    DepthwiseBlocked.fillWindow(src, h: h, w: w, firstRow: r0 * g.strideH - pt, rows: wrows,
+                                                cols: wcols, padLeft: pl - x0 * g.strideW, into: win)
+                    let dst = output + off + (r0 * ow + x0) * 16
+                    let full = nx == ow
+                    let out = full ? dst : win + windowFloats
+                    ks.depthwiseC16.conv(UnsafePointer(win), wcols, g.strideH, g.strideW, g.kernelH, g.kernelW,
+                                         g.dilationH, g.dilationW, wb, bb, n, nx, out, act, e.p0, e.p1)
+                    if !full {
+                        for r in 0..<n { (dst + r * ow * 16).update(from: out + r * nx * 16, count: nx * 16) }
+                    }
+                }
                 var oy0 = part * stripsPerPart * stripRows
                 let oyEnd = Swift.min(oh, (part + 1) * stripsPerPart * stripRows)
                 while oy0 < oyEnd {
                     let n = Swift.min(stripRows, oyEnd - oy0)
-                    // Window rows of this strip: padded rows oy0·sh ..< + (n − 1)·sh + span.
-                    let stripWindowRows = (n - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1
-                    DepthwiseBlocked.fillWindow(src, h: h, w: w, firstRow: oy0 * g.strideH - pt, rows: stripWindowRows,
-                                                cols: cols, padLeft: pl, into: win)
+                    if let inner {
+                        let m0 = Swift.min(Swift.max(inner.rows.lowerBound, oy0), oy0 + n)
+                        let m1 = Swift.min(Swift.max(inner.rows.upperBound, m0), oy0 + n)
+                        windowed(oy0, m0, 0, ow)
+                        let xa = inner.cols.lowerBound, nx = inner.cols.count
+                        for oy in m0..<m1 {
+                            let s = src + ((oy * g.strideH - pt) * w + xa * g.strideW - pl) * 16
+                            ks.depthwiseC16.conv(s, w, g.strideH, g.strideW, g.kernelH, g.kernelW, g.dilationH,
+                                                 g.dilationW, wb, bb, 1, nx, output + off + (oy * ow + xa) * 16,
+                                                 act, e.p0, e.p1)
+                        }
+                        windowed(m0, m1, 0, xa)
+                        windowed(m0, m1, inner.cols.upperBound, ow)
+                        windowed(m1, oy0 + n, 0, ow)
+                    } else {
+                        windowed(oy0, oy0 + n, 0, ow)
+                    }
                     let dst = output + off + oy0 * ow * 16
-                    ks.depthwiseC16.conv(UnsafePointer(win), cols, g.strideH, g.strideW, g.kernelH, g.kernelW,
-                                         g.dilationH, g.dilationW, wts + blk * taps * 16, bs + blk * 16, n, ow, dst,
-                                         act, e.p0, e.p1)
                     let count = n * ow * 16
                     if after {
                         if let r = residual.map({ $0 + off + oy0 * ow * 16 }) {
@@ -383,5 +424,29 @@ public final class BlockedConv: @unchecked Sendable {
                 for t in 0..<tasks { body(t, 0) }
             }
         }
+    }
+}
+
+/// The outputs of a depthwise convolution whose receptive field lies wholly inside the input:
+/// rows `rows` and columns `cols` (trimmed to a multiple of 8, the kernel's in-row group, so
+/// that it never reads past its last column). Nil when fewer than 8 columns or no row qualify.
+struct DepthwiseInterior {
+    let rows: Range<Int>
+    let cols: Range<Int>
+
+    init?(_ g: Conv2DGeometry, h: Int, w: Int, oh: Int, ow: Int) {
+        // Output o is inside along an axis when o·s − pad ≥ 0 and o·s − pad + (k − 1)·d ≤ n − 1.
+        func inside(_ n: Int, _ out: Int, _ s: Int, _ pad: Int, _ k: Int, _ d: Int) -> Range<Int> {
+            let lo = Swift.min(out, ceilDiv(Swift.max(pad, 0), s))
+            let last = n - 1 + pad - (k - 1) * d
+            let hi = last < 0 ? 0 : Swift.min(out, last / s + 1)
+            return lo..<Swift.max(lo, hi)
+        }
+        let r = inside(h, oh, g.strideH, g.padTop, g.kernelH, g.dilationH)
+        let c = inside(w, ow, g.strideW, g.padLeft, g.kernelW, g.dilationW)
+        let width = c.count / 8 * 8
+        guard !r.isEmpty, width >= 8 else { return nil }
+        rows = r
+        cols = c.lowerBound..<(c.lowerBound + width)
     }
 }
