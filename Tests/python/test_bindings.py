@@ -9,6 +9,7 @@ import threading
 import time
 
 import numpy as np
+import onnx
 import pytest
 from onnx import helper
 
@@ -86,6 +87,52 @@ def test_single_array_input_and_layouts():
         x_copy = x.copy()
         m(x)
         np.testing.assert_array_equal(x, x_copy)
+
+
+def test_repeated_calls_fast_path():
+    """model(x) with one float array takes a cached-shape path after its first call per input
+    shape: every batch size, repeated, from several threads, equals ONNX Runtime; arrays the
+    path must not take (strided, float64) still convert; a closed model still raises."""
+    rng = np.random.default_rng(3)
+    w = Const(rng.standard_normal((5, 3, 3, 3)).astype(np.float32))
+    proto = onnx.load_from_string(
+        make_model(helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                   {"x": np.zeros((1, 3, 6, 6), np.float32), "w": w}, ["y"], opset=13))
+    for v in (proto.graph.input[0], proto.graph.output[0]):
+        v.type.tensor_type.shape.dim[0].dim_param = "N"  # any batch size
+    data = proto.SerializeToString()
+    m = stalwart.Model(data, threads=1)
+    xs = {b: rng.uniform(-1, 1, (b, 3, 6, 6)).astype(np.float32) for b in (1, 3, 2)}
+    want = {b: run_ort(data, {"x": x})["y"] for b, x in xs.items()}
+    for _ in range(3):
+        for b, x in xs.items():
+            got = m(x)
+            assert got.shape == (b, 5, 6, 6) and got.flags.owndata and got.flags.writeable
+            np.testing.assert_allclose(got, want[b], rtol=1e-5, atol=1e-5)
+    assert set(m._output_of_shape) == {x.shape for x in xs.values()}  # the cached path ran
+    np.testing.assert_allclose(m(xs[2].astype(np.float64)), want[2], rtol=1e-5, atol=1e-5)
+    strided = np.repeat(xs[3], 2, axis=0)[::2]
+    np.testing.assert_allclose(m(strided), want[3], rtol=1e-5, atol=1e-5)
+    errors = []
+
+    def worker(b):
+        try:
+            for _ in range(50):
+                np.testing.assert_allclose(m(xs[b]), want[b], rtol=1e-5, atol=1e-5)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(b,)) for b in (1, 3, 2, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with pytest.raises(stalwart.ShapeError):
+        m(np.zeros((2, 4, 6, 6), np.float32))  # wrong channel count: reported, not cached
+    m.close()
+    with pytest.raises(stalwart.InvalidArgument):
+        m(xs[1])
 
 
 def test_threads_option_gives_identical_results():

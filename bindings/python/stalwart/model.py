@@ -80,6 +80,8 @@ class Model:
                  keep: Sequence[str] | None = None):
         self._handle: Any = None  # set first so __del__ works if loading fails
         self._lock = threading.Lock()
+        self._per_thread = threading.local()  # reused tensor structs (see _call_one_array)
+        self._output_of_shape: dict[tuple[int, ...], tuple[tuple[int, ...], np.dtype]] = {}
         self._active = 0
         self._closing = False
         self._source = "<bytes>"
@@ -363,9 +365,52 @@ class Model:
         try:
             if not self._outputs:
                 raise ShapeError("the model has no outputs")
-            return self._run(inputs, [self._outputs[0].name])[self._outputs[0].name]
+            out = self._call_one_array(inputs)
+            if out is None:
+                out = self._run(inputs, [self._outputs[0].name])[self._outputs[0].name]
+            return out
         finally:
             self._leave()
+
+    def _call_one_array(self, x) -> np.ndarray | None:
+        """The common call made fast (≈ 5 µs of Python less per call): a single-input model fed
+        a C-contiguous, aligned array of its declared floating dtype. The first output's shape
+        and dtype are cached per input shape (with one floating input they depend on nothing
+        else), which leaves one C call; the tensor structs are reused per thread. Returns None
+        when the general path must run."""
+        if type(x) is not np.ndarray or len(self._inputs) != 1:
+            return None
+        if (x.dtype != self._inputs[0].dtype or x.dtype.kind != "f" or x.ndim > _lib.MAX_RANK
+                or not x.flags.c_contiguous or not x.flags.aligned):
+            return None
+        cached = self._output_of_shape.get(x.shape)
+        if cached is None:
+            name = self._outputs[0].name
+            out = self._run(x, [name])[name]
+            if len(self._output_of_shape) < 64:
+                self._output_of_shape[x.shape] = (out.shape, out.dtype)
+            return out
+        shape, dtype = cached
+        structs = getattr(self._per_thread, "structs", None)
+        if structs is None:
+            structs = ((_lib.stalwart_tensor * 1)(), (_lib.stalwart_tensor * 1)())
+            for t in structs:
+                t[0].struct_size = ctypes.sizeof(_lib.stalwart_tensor)
+            structs[0][0].dtype = _CODE_OF_DTYPE[x.dtype]
+            self._per_thread.structs = structs
+        tensors, outs = structs
+        t = tensors[0]
+        t.data = x.ctypes.data
+        t.capacity_bytes = x.nbytes
+        t.rank = x.ndim
+        for d, n in enumerate(x.shape):
+            t.shape[d] = n
+        out = np.empty(shape, dtype=dtype)
+        o = outs[0]
+        o.data = out.ctypes.data
+        o.capacity_bytes = out.nbytes
+        _lib.lib.stalwart_model_run(self._handle, tensors, 1, outs, 1)
+        return out
 
     # -- embeddings ----------------------------------------------------------------------
 
