@@ -310,6 +310,8 @@ public final class BlockedConv: @unchecked Sendable {
 
     /// Depthwise: whether interior outputs read the input in place (tests compare both paths).
     var depthwiseReadsInPlace = true
+    /// Depthwise inputs up to this size (all images) are read in place (see `runDepthwise`).
+    static let depthwiseInPlaceBytes = 8 << 20
 
     private func runDepthwise(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                               batch: Int, h: Int, w: Int, oh: Int, ow: Int, pool: ThreadPool, reverse: Bool) -> Bool {
@@ -328,8 +330,15 @@ public final class BlockedConv: @unchecked Sendable {
         // Outputs whose whole receptive field lies inside the input (rows `inner.rows`, columns
         // `inner.cols`, a multiple of 8 wide) read the input in place; only the border rows and
         // the columns either side go through a padded window. The copy was the larger part of
-        // a depthwise layer's time (EfficientNet-Lite0's 3×3 stride 2 at 112×112 in one thread: 0.125 → 0.091 ms, ORT 0.072).
-        let inner = depthwiseReadsInPlace ? DepthwiseInterior(g, h: h, w: w, oh: oh, ow: ow) : nil
+        // a depthwise layer's time (EfficientNet-Lite0's 3×3 stride 2 at 112×112 in one thread:
+        // 0.125 → 0.091 ms, ORT 0.072) — while the input is cached: from DRAM, the copy's one
+        // sequential stream reads faster than the kernel's row streams (Lite2 at batch 8, 52 MB
+        // per depthwise input: 10.2 → 11.1 ms per image in place), so in place only up to
+        // `depthwiseInPlaceBytes` of input.
+        let (imageBytes, o0) = (h * w).multipliedReportingOverflow(by: inBlocks * 64)
+        let (inBytes, o00) = imageBytes.multipliedReportingOverflow(by: batch)
+        let inner = depthwiseReadsInPlace && !o0 && !o00 && inBytes <= BlockedConv.depthwiseInPlaceBytes
+            ? DepthwiseInterior(g, h: h, w: w, oh: oh, ow: ow) : nil
         let edgeW = inner.map { Swift.max($0.cols.lowerBound, ow - $0.cols.upperBound) } ?? 0
         // Per slot: the window, the kernel's read slack, the outputs of an edge strip.
         let windowFloats = roundUp(window, 16) + 64
