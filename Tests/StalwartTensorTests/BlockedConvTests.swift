@@ -42,6 +42,9 @@ final class BlockedConvTests: XCTestCase {
         Case(batch: 1, cin: 32, cout: 32, groups: 32, kh: 3, kw: 3, sh: 2, sw: 2, pads: (0, 0, 1, 1), h: 24, w: 40),
         Case(batch: 2, cin: 18, cout: 18, groups: 18, kh: 5, kw: 5, pads: (2, 2, 2, 2), h: 40, w: 45),
         Case(batch: 1, cin: 16, cout: 16, groups: 16, kh: 3, kw: 3, dh: 2, dw: 3, pads: (2, 3, 2, 3), h: 11, w: 30),
+        // An image large enough (≥ 32K floats) for the padded phase planes to be packed in bands
+        // of rows over the threads, odd sizes at stride 2.
+        Case(batch: 2, cin: 3, cout: 20, groups: 1, kh: 3, kw: 3, sh: 2, sw: 2, pads: (1, 1, 0, 1), h: 111, w: 113),
     ]
 
     func check(_ ks: KernelSet, _ c: Case, planar: Bool, activation: FusedActivation, withBias: Bool,

@@ -80,11 +80,13 @@ struct DirectConvLayout {
     /// Writes the phase planes of channels `channels` of one image (`src`: [Cin, h, w], each
     /// pixel `pixelFloats` floats, 1 or 16: 1 for NCHW planes, 16 for the channel blocks of
     /// `BlockedConv`, whose "channels" are then blocks and every offset here is × 16).
-    /// `phase`: only the phase planes of phase `py·sw + px` (nil: all), so that a few channels
-    /// can still be split over threads.
+    /// `phase`: only the phase planes of phase `py·sw + px` (nil: all), and `rows`: only those
+    /// rows of each phase plane (nil: all), so that a few channels can still be split over
+    /// threads.
     func pack(_ g: Conv2DGeometry, src: UnsafePointer<Float>, h: Int, w: Int, channels: Range<Int>,
-              dst: UnsafeMutablePointer<Float>, phase: Int? = nil, pixelFloats pf: Int = 1) {
+              dst: UnsafeMutablePointer<Float>, phase: Int? = nil, rows: Range<Int>? = nil, pixelFloats pf: Int = 1) {
         let sh = g.strideH, sw = g.strideW, pt = g.padTop, pl = g.padLeft
+        let ys = rows.map { $0.clamped(to: 0..<hq) } ?? 0..<hq
         for ci in channels {
             let chan = src + ci * h * w * pf
             for py in 0..<sh {
@@ -95,7 +97,7 @@ struct DirectConvLayout {
                     // Columns x whose input column ix = px + sw·x − pl lies in [0, w).
                     let xlo = Swift.min(pl - px <= 0 ? 0 : ceilDiv(pl - px, sw), wq)
                     let xhi = Swift.max(Swift.min(w + pl - px <= 0 ? 0 : ceilDiv(w + pl - px, sw), wq), xlo)
-                    for y in 0..<hq {
+                    for y in ys {
                         let iy = py + sh * y - pt
                         let row = plane + y * wq * pf
                         guard iy >= 0 && iy < h else {
@@ -130,7 +132,9 @@ struct DirectConvLayout {
                         }
                         if xhi < wq { (row + xhi * pf).update(repeating: 0, count: (wq - xhi) * pf) }
                     }
-                    (plane + hq * wq * pf).update(repeating: 0, count: (planeStride - hq * wq) * pf)
+                    if ys.upperBound == hq {
+                        (plane + hq * wq * pf).update(repeating: 0, count: (planeStride - hq * wq) * pf)
+                    }
                 }
             }
         }
