@@ -111,32 +111,28 @@ final class HomeRange: @unchecked Sendable {
     let bounds = Atomic<Int>(0)
     private let after = CacheLinePad()
 
+    /// Bounds are 31-bit: loops at least this long run as successive parts.
     static let limit = 1 << 31
 
     func set(_ begin: Int, _ end: Int) { bounds.store(begin | end << 32, ordering: .relaxed) }
 
     /// The first unclaimed iteration, or nil when none is left.
     @inline(__always)
-    func takeFront() -> Int? {
-        var cur = bounds.load(ordering: .relaxed)
-        while true {
-            let b = cur & 0xFFFF_FFFF, e = cur >> 32
-            if b >= e { return nil }
-            let (done, seen) = bounds.compareExchange(expected: cur, desired: cur + 1, ordering: .relaxed)
-            if done { return b }
-            cur = seen
-        }
-    }
+    func takeFront() -> Int? { take(fromBack: false) }
 
     /// The last unclaimed iteration, or nil when none is left.
     @inline(__always)
-    func takeBack() -> Int? {
+    func takeBack() -> Int? { take(fromBack: true) }
+
+    @inline(__always)
+    private func take(fromBack back: Bool) -> Int? {
         var cur = bounds.load(ordering: .relaxed)
         while true {
             let b = cur & 0xFFFF_FFFF, e = cur >> 32
             if b >= e { return nil }
-            let (done, seen) = bounds.compareExchange(expected: cur, desired: cur - (1 << 32), ordering: .relaxed)
-            if done { return e - 1 }
+            let next = back ? cur - (1 << 32) : cur + 1
+            let (done, seen) = bounds.compareExchange(expected: cur, desired: next, ordering: .relaxed)
+            if done { return back ? e - 1 : b }
             cur = seen
         }
     }
