@@ -167,7 +167,8 @@ final class BlockedConvTests: XCTestCase {
     /// last tiles in both directions), no, symmetric and asymmetric padding (wider than the
     /// kernel's reach too), a 1×1 input, channels not a multiple of 16, every activation
     /// (codes above 2 applied after the transform), residual written in place, images in
-    /// reverse, chunks of tile rows within and across images, one and two threads, every ISA.
+    /// reverse, chunks of tile rows within and across images, GEMMs split by tiles and by position,
+    /// one to three threads, every ISA.
     func testWinogradAgainstReference() throws {
         let cases: [Case] = [
             Case(batch: 2, cin: 33, cout: 70, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 7, w: 9),
@@ -177,8 +178,11 @@ final class BlockedConvTests: XCTestCase {
             Case(batch: 1, cin: 20, cout: 32, groups: 1, kh: 3, kw: 3, pads: (0, 3, 2, 0), h: 5, w: 6),
             Case(batch: 1, cin: 64, cout: 32, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 1, w: 1),
             Case(batch: 1, cin: 17, cout: 33, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 3, w: 2),
+            // Weights outweigh the transformed tiles: the GEMMs split by position (and, on three
+            // threads, into runs of tiles as well).
+            Case(batch: 1, cin: 64, cout: 64, groups: 1, kh: 3, kw: 3, pads: (1, 1, 1, 1), h: 10, w: 10),
         ]
-        for threads in [1, 2] {
+        for threads in [1, 2, 3] {
             let pool = ThreadPool(threads: threads)
             for ks in S.kernelSets {
                 var rng = S.Rng(7)

@@ -189,27 +189,44 @@ public final class WinogradConv: @unchecked Sendable {
                 // V[p]: [inBlocks][tiles][16] at v + p·inPos; M[p]: [outBlocks][tiles][16] at m + p·outPos.
                 for t in 0..<inBlocks { offsets[t] = t * tiles * 16 }
                 let offs = UnsafePointer(offsets)
-                // GEMM tasks: (position, weight group, run of tiles); runs split until every
-                // thread has several tasks.
-                let want = threads > 1 ? ceilDiv(BlockedConv.tasksPerThread * threads, 16 * groups) : 1
+                // GEMM tasks: (position, weight group, run of tiles). The pool gives each thread
+                // a contiguous range of tasks. Split by tiles (one run per thread, run-major),
+                // each thread's V and M stay on its core: the transforms go row by row, so a
+                // thread transforms the rows of its own runs and the pixels the previous layer
+                // wrote there, but reads all the transformed weights. Split by position (runs
+                // only to give every thread several tasks), each thread reads half the weights,
+                // and half its V and M from the other core. By tiles when the chunk's V and M
+                // outweigh the weights: ResNet-50's 56×56 and 28×28 layers (2 MB against 256 KB
+                // and 1 MB), not its 14×14 and 7×7 ones (4 and 16 MB of weights). Two threads on
+                // distant cores: the 56×56 layers 0.53 → 0.49 ms and the 1×1 layers around them
+                // 0.27–0.30 → 0.21–0.24 (the 28×28 ones 0.37 → 0.41, but ResNet-50 as a whole
+                // 19.71 → 19.39 ms, against 19.55 by tiles at 56×56 only).
+                let vmBytes = 16 * 64 * (self.inBlocks + self.outBlocks) * tiles
+                let byTiles = threads > 1 && vmBytes > 16 * 4 * self.positionFloats
+                let want = threads <= 1 ? 1 : byTiles ? threads : ceilDiv(BlockedConv.tasksPerThread * threads, 16 * groups)
                 let chunk = Swift.max(nk.tilePixels, roundUp(ceilDiv(tiles, want), nk.tilePixels))
                 let chunks = ceilDiv(tiles, chunk)
                 let transformIn: (Int) -> Void = { t in
-                    let cb = t / rows, r = t % rows
+                    let r = t / self.inBlocks, cb = t % self.inBlocks
                     let (img, ty) = locate(r0 + r)
                     ks.winograd.inputRow(input + img * inImage + cb * inPlane, h, w, 2 * ty - pt, -pl, tw,
                                          v + (cb * tiles + r * tw) * 16, inPos)
                 }
                 let gemm: (Int) -> Void = { t in
-                    let p = t / (groups * chunks), rest = t % (groups * chunks)
-                    let b0 = (rest / chunks) * nk.groupBlocks, x0 = (rest % chunks) * chunk
+                    let p: Int, gi: Int, ci: Int
+                    if byTiles {
+                        (ci, p, gi) = (t / (16 * groups), (t / groups) % 16, t % groups)
+                    } else {
+                        (p, gi, ci) = (t / (groups * chunks), (t / chunks) % groups, t % chunks)
+                    }
+                    let b0 = gi * nk.groupBlocks, x0 = ci * chunk
                     let nb = Swift.min(nk.groupBlocks, self.outBlocks - b0), xn = Swift.min(chunk, tiles - x0)
                     nk.run(xn, nb, self.inBlocks, false, offs, UnsafePointer(v + p * inPos + x0 * 16),
                            wts + p * self.positionFloats + b0 * 16 * self.inBlocks * 16,
                            m + p * outPos + (b0 * tiles + x0) * 16, tiles * 16, zeros + b0 * 16, nil, 0, 0, 0)
                 }
                 let transformOut: (Int) -> Void = { t in
-                    let ob = t / rows, r = t % rows
+                    let r = t / self.outBlocks, ob = t % self.outBlocks
                     let (img, ty) = locate(r0 + r)
                     let plane = img * outImage + ob * outPlane, y0 = 2 * ty
                     let dst = output + plane
