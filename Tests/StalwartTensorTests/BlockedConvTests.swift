@@ -201,6 +201,26 @@ final class BlockedConvTests: XCTestCase {
         }
     }
 
+    /// The image order of a batch pass is a permutation; reversed, it stays within each thread's
+    /// share of the batch when the threads divide it (so an image keeps its thread).
+    func testImageOrder() {
+        for batch in 1...9 {
+            for threads in 1...4 {
+                for reverse in [false, true] {
+                    let order = (0..<batch).map { BlockedConv.image($0, batch: batch, threads: threads, reverse: reverse) }
+                    XCTAssertEqual(order.sorted(), Array(0..<batch), "\(batch) \(threads) \(reverse)")
+                    if !reverse { XCTAssertEqual(order, Array(0..<batch)) }
+                    if reverse && threads > 1 && batch % threads == 0 {
+                        let share = batch / threads
+                        for i in 0..<batch { XCTAssertEqual(order[i] / share, i / share, "\(batch) \(threads) \(i)") }
+                        XCTAssertEqual(order[0], share - 1)
+                    }
+                }
+            }
+        }
+        XCTAssertEqual((0..<4).map { BlockedConv.image($0, batch: 4, threads: 1, reverse: true) }, [3, 2, 1, 0])
+    }
+
     /// The Winograd form is chosen only where measured faster, and never for what it cannot run.
     func testWinogradPolicy() {
         let g = Conv2DGeometry(inChannels: 64, outChannels: 64, kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1)

@@ -269,11 +269,39 @@ public final class BlockedConv: @unchecked Sendable {
                 for t in 0..<taps { offsets[t] = t * h * w * 16 }
             }
             let offs = UnsafePointer(offsets)
-            for i in 0..<batch {
-                let img = reverse ? batch - 1 - i : i
-                let x = input + img * inImage
+            let rowStride = (l?.wq ?? ow) * ps
+            /// Task t of image img, whose input (or phase planes) is `src`.
+            func task(_ img: Int, _ t: Int, _ src: UnsafePointer<Float>) {
                 let out = output + img * outImage
                 let res = residual.map { $0 + img * outImage }
+                let gi = weightsMajor ? t / spatialTasks : t % groups
+                let rest = weightsMajor ? t % spatialTasks : t / groups
+                let rc = rest / pixelChunks, pc = rest % pixelChunks
+                let b0 = gi * nk.groupBlocks, nb = Swift.min(nk.groupBlocks, self.outBlocks - b0)
+                let wg = wts + b0 * 16 * k
+                let x0 = pc * chunkPixels, xn = Swift.min(chunkPixels, runLength - x0)
+                for run in (rc * chunkRuns)..<Swift.min(runs, (rc + 1) * chunkRuns) {
+                    let o = b0 * outPlane + run * runLength * 16 + x0 * 16
+                    nk.run(xn, nb, taps, self.planarInput, offs, src + (run * rowStride + x0 * ps), wg,
+                           out + o, outPlane, bs + b0 * 16, res.map { $0 + o }, act, e.p0, e.p1)
+                    if after {
+                        for b in 0..<nb { self.activation.apply(to: out + (o + b * outPlane), count: xn * 16) }
+                    }
+                }
+            }
+            // Read in place, several images: one loop, image-major, so that each thread takes
+            // whole images (its home range) and keeps them from layer to layer with the depthwise
+            // layers, which split the same way (`BlockedConv.image`).
+            if l == nil && batch > 1 && threads > 1 {
+                pool.parallelFor(batch * tasks) { t in
+                    let img = BlockedConv.image(t / tasks, batch: batch, threads: threads, reverse: reverse)
+                    task(img, t % tasks, input + img * inImage)
+                }
+                return
+            }
+            for i in 0..<batch {
+                let img = BlockedConv.image(i, batch: batch, threads: threads, reverse: reverse)
+                let x = input + img * inImage
                 let src: UnsafePointer<Float>
                 if let l {
                     // One task per (band of rows, channel or block, stride phase): an RGB stem at
@@ -292,30 +320,23 @@ public final class BlockedConv: @unchecked Sendable {
                 } else {
                     src = x
                 }
-                let rowStride = (l?.wq ?? ow) * ps
-                let body: (Int) -> Void = { t in
-                    let gi = weightsMajor ? t / spatialTasks : t % groups
-                    let rest = weightsMajor ? t % spatialTasks : t / groups
-                    let rc = rest / pixelChunks, pc = rest % pixelChunks
-                    let b0 = gi * nk.groupBlocks, nb = Swift.min(nk.groupBlocks, self.outBlocks - b0)
-                    let wg = wts + b0 * 16 * k
-                    let x0 = pc * chunkPixels, xn = Swift.min(chunkPixels, runLength - x0)
-                    for run in (rc * chunkRuns)..<Swift.min(runs, (rc + 1) * chunkRuns) {
-                        let o = b0 * outPlane + run * runLength * 16 + x0 * 16
-                        nk.run(xn, nb, taps, self.planarInput, offs, src + (run * rowStride + x0 * ps), wg,
-                               out + o, outPlane, bs + b0 * 16, res.map { $0 + o }, act, e.p0, e.p1)
-                        if after {
-                            for b in 0..<nb { self.activation.apply(to: out + (o + b * outPlane), count: xn * 16) }
-                        }
-                    }
-                }
                 if threads > 1 && tasks > 1 {
-                    pool.parallelFor(tasks, body)
+                    pool.parallelFor(tasks) { t in task(img, t, src) }
                 } else {
-                    for t in 0..<tasks { body(t) }
+                    for t in 0..<tasks { task(img, t, src) }
                 }
             }
         }
+    }
+
+    /// Image at position i of a pass over a batch: last to first when `reverse` — with several
+    /// threads, within each thread's share of the batch (when the threads divide it), so that an
+    /// image keeps its thread from one layer to the next when tasks are image-major.
+    static func image(_ i: Int, batch: Int, threads: Int, reverse: Bool) -> Int {
+        guard reverse else { return i }
+        guard threads > 1, batch % threads == 0 else { return batch - 1 - i }
+        let share = batch / threads, lo = i / share * share
+        return 2 * lo + share - 1 - i
     }
 
     /// Below this many tasks per thread, the runs (or pixels) of each weight group are split.
@@ -379,7 +400,7 @@ public final class BlockedConv: @unchecked Sendable {
             let body: (Int, Int) -> Void = { t, slot in
                 let u = t % units, part = t / units
                 let i = u / self.outBlocks, blk = u % self.outBlocks
-                let img = reverse ? batch - 1 - i : i
+                let img = BlockedConv.image(i, batch: batch, threads: threads, reverse: reverse)
                 let win = slots + slot * slotFloats
                 let src = input + (img * self.inBlocks + blk) * inPlane
                 let off = (img * self.outBlocks + blk) * outPlane
