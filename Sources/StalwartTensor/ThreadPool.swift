@@ -144,7 +144,6 @@ final class PublishedJob: @unchecked Sendable {
     private let before = CacheLinePad()
     let generation = Atomic<Int>(0)
     let openJob = Atomic<Int>(0)
-    let count = Atomic<Int>(0)
     let threads = Atomic<Int>(0)
     let address = Atomic<Int>(0)
     private let after = CacheLinePad()
@@ -168,8 +167,8 @@ final class LoopTally: @unchecked Sendable {
 /// holds), and claims cost no cross-core traffic: on this machine two vCPUs on distant cores
 /// pay ≈ 400 ns per cache-line transfer, which one shared counter paid per iteration.
 ///
-/// Protocol (all flags sequentially consistent): the caller publishes the job (pointer, count,
-/// home ranges), sets `openJob` and `generation` to a new number g, wakes sleepers, runs its
+/// Protocol (all flags sequentially consistent): the caller publishes the job (pointer, thread
+/// count, home ranges), sets `openJob` and `generation` to a new number g, wakes sleepers, runs its
 /// range and steals, waits until `completed == count`, closes the job (`openJob = 0`) and waits
 /// for `active == 0`. A worker that sees generation g increments `active` and only then checks
 /// `openJob == g`; so once the caller has seen `active == 0` after closing, no worker can touch
@@ -223,7 +222,6 @@ final class PoolState: @unchecked Sendable {
     func run(job p: UnsafePointer<PoolJob>, count: Int, threads: Int) {
         for s in 0..<threads { ranges[s].set(s * count / threads, (s + 1) * count / threads) }
         tally.completed.store(0, ordering: .relaxed)
-        job.count.store(count, ordering: .relaxed)
         job.threads.store(threads, ordering: .relaxed)
         job.address.store(Int(bitPattern: UnsafeRawPointer(p)), ordering: .relaxed)
         var g = job.generation.load(ordering: .relaxed) &+ 1

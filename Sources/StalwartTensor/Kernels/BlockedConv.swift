@@ -292,7 +292,7 @@ public final class BlockedConv: @unchecked Sendable {
             // Read in place, several images: one loop, image-major, so that each thread takes
             // whole images (its home range) and keeps them from layer to layer with the depthwise
             // layers, which split the same way (`BlockedConv.image`).
-            if l == nil && batch > 1 && threads > 1 {
+            if inPlace && batch > 1 && threads > 1 {
                 pool.parallelFor(batch * tasks) { t in
                     let img = BlockedConv.image(t / tasks, batch: batch, threads: threads, reverse: reverse)
                     task(img, t % tasks, input + img * inImage)
@@ -342,8 +342,6 @@ public final class BlockedConv: @unchecked Sendable {
     /// Below this many tasks per thread, the runs (or pixels) of each weight group are split.
     static let tasksPerThread = 8
 
-    /// Depthwise: whether interior outputs read the input in place (tests compare both paths).
-    var depthwiseReadsInPlace = true
     /// Depthwise inputs up to this size (all images) are read in place (see `runDepthwise`).
     static let depthwiseInPlaceBytes = 8 << 20
 
@@ -371,7 +369,7 @@ public final class BlockedConv: @unchecked Sendable {
         // `depthwiseInPlaceBytes` of input.
         let (imageBytes, o0) = (h * w).multipliedReportingOverflow(by: inBlocks * 64)
         let (inBytes, o00) = imageBytes.multipliedReportingOverflow(by: batch)
-        let inner = depthwiseReadsInPlace && !o0 && !o00 && inBytes <= BlockedConv.depthwiseInPlaceBytes
+        let inner = !o0 && !o00 && inBytes <= BlockedConv.depthwiseInPlaceBytes
             ? DepthwiseInterior(g, h: h, w: w, oh: oh, ow: ow) : nil
         let edgeW = inner.map { Swift.max($0.cols.lowerBound, ow - $0.cols.upperBound) } ?? 0
         // Per slot: the window, the kernel's read slack, the outputs of an edge strip.
@@ -405,9 +403,8 @@ public final class BlockedConv: @unchecked Sendable {
                 let src = input + (img * self.inBlocks + blk) * inPlane
                 let off = (img * self.outBlocks + blk) * outPlane
                 let wb = wts + blk * taps * 16, bb = bs + blk * 16
-                // Output rows [r0, r1), columns [x0, x1) from a padded window, into `dst` (row
-                // stride `dstRow` floats; a full-width band is stored directly, a narrow one via
-                // the slot's edge outputs).
+                // Output rows [r0, r1), columns [x0, x1) through a padded window: a full-width
+                // band stored in place, a narrower one via the slot's edge outputs.
                 func windowed(_ r0: Int, _ r1: Int, _ x0: Int, _ x1: Int) {
                     let n = r1 - r0, nx = x1 - x0
                     guard n > 0, nx > 0 else { return }

@@ -29,6 +29,15 @@ _DTYPE_OF_CODE: dict[int, np.dtype] = {
 _CODE_OF_DTYPE: dict[np.dtype, int] = {v: k for k, v in _DTYPE_OF_CODE.items()}
 
 
+def _point_at(t: "_lib.stalwart_tensor", a: np.ndarray) -> None:
+    """Points the input entry `t` at the C-contiguous array `a` (data, size, rank, shape)."""
+    t.data = a.ctypes.data
+    t.capacity_bytes = a.nbytes
+    t.rank = a.ndim
+    for d, n in enumerate(a.shape):
+        t.shape[d] = n
+
+
 def _numpy_dtype(code: int) -> np.dtype:
     try:
         return _DTYPE_OF_CODE[code]
@@ -291,11 +300,7 @@ class Model:
             t.struct_size = ctypes.sizeof(_lib.stalwart_tensor)
             t.dtype = code
             t.name = name.encode("utf-8") if name is not None else None
-            t.data = a.ctypes.data
-            t.capacity_bytes = a.nbytes
-            t.rank = a.ndim
-            for d, n in enumerate(a.shape):
-                t.shape[d] = n
+            _point_at(t, a)
         return tensors, keep, len(items)
 
     def run(self, inputs, outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
@@ -399,12 +404,7 @@ class Model:
             structs[0][0].dtype = _CODE_OF_DTYPE[x.dtype]
             self._per_thread.structs = structs
         tensors, outs = structs
-        t = tensors[0]
-        t.data = x.ctypes.data
-        t.capacity_bytes = x.nbytes
-        t.rank = x.ndim
-        for d, n in enumerate(x.shape):
-            t.shape[d] = n
+        _point_at(tensors[0], x)
         out = np.empty(shape, dtype=dtype)
         o = outs[0]
         o.data = out.ctypes.data
